@@ -1,0 +1,39 @@
+"""nint: NTK-guided coordinate sampling for fast implicit neural representation training.
+
+>>> import nint
+>>> signal = nint.load_image("photo.png", size=256)            # doctest: +SKIP
+>>> result = nint.fit(signal, "nint", seconds=60, progress=True)  # doctest: +SKIP
+>>> result.summary["final"]["psnr"]                            # doctest: +SKIP
+"""
+
+from .errors import NintError
+from .models import Siren
+from .ntk import error_scores, kernel_residual_product, ntk_scores
+from .samplers import SAMPLERS, Sampler, SelectionContext, make_sampler
+from .schedules import INTERVALS, SCHEDULERS, batch_ratio, sampling_interval
+from .signals import ImageSignal, Signal, load_image, load_signal
+from .train import FitResult, fit
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "FitResult",
+    "INTERVALS",
+    "ImageSignal",
+    "NintError",
+    "SAMPLERS",
+    "SCHEDULERS",
+    "Sampler",
+    "SelectionContext",
+    "Signal",
+    "Siren",
+    "batch_ratio",
+    "error_scores",
+    "fit",
+    "kernel_residual_product",
+    "load_image",
+    "load_signal",
+    "make_sampler",
+    "ntk_scores",
+    "sampling_interval",
+]

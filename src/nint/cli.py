@@ -1,0 +1,213 @@
+"""The ``nint`` command: ``nint fit``, ``nint demo``, ``nint strategies``.
+
+Every error a user can cause ends in one line on stderr (``nint: error: ...``) and exit status 2,
+before any run folder is created.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+from .errors import NintError
+from .samplers import SAMPLERS, sampler_options
+from .schedules import INTERVALS, SCHEDULERS
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad command line in one line instead of usage + error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"nint: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _add_training_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("budget and evaluation")
+    g.add_argument("--iterations", type=int, help="iteration budget (default 1000 if no --seconds)")
+    g.add_argument("--seconds", type=float, help="budget in seconds of the training clock")
+    g.add_argument("--eval-every", type=int, help="evaluate every N iterations (default 10)")
+    g.add_argument("--eval-every-seconds", type=float, help="evaluate every S training seconds")
+    g = p.add_argument_group("model and optimiser")
+    g.add_argument("--width", type=int, default=256, help="SIREN width (256)")
+    g.add_argument("--depth", type=int, default=5, help="number of sine layers (5)")
+    g.add_argument("--omega0", type=float, default=30.0, help="hidden-layer omega_0 (30)")
+    g.add_argument("--first-omega0", type=float, default=30.0, help="first-layer omega_0 (30)")
+    g.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (1e-4)")
+    g.add_argument("--seed", type=int, default=0, help="seed of the model and sampler (0)")
+    g.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
+    g = p.add_argument_group(
+        "memory and speed (chunking never changes results; 0 = all at once; "
+        "default: 8192, NTK 4096, on a CPU, all at once on a GPU)"
+    )
+    g.add_argument("--forward-chunk", type=_chunk, default="auto", help="residual-pass chunk")
+    g.add_argument("--train-chunk", type=_chunk, default="auto", help="training-step chunk")
+    g.add_argument("--ntk-chunk-size", type=_chunk, default="auto", help="NTK product chunk")
+    g.add_argument("--eval-chunk", type=_chunk, default="auto", help="evaluation chunk")
+
+
+def _chunk(text: str) -> int | None | str:
+    if text == "auto":
+        return text
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a chunk size cannot be negative: {value}")
+    return value or None
+
+
+def _add_sampler_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("sampling (every strategy)")
+    g.add_argument("--ratio", type=float, help="batch ratio B in (0, 1] (0.2)")
+    g.add_argument("--scheduler", choices=SCHEDULERS, help="batch-ratio scheduler (constant)")
+    g.add_argument("--interval", choices=INTERVALS, help="sampling interval (dense)")
+    g.add_argument("--dense2-every", type=int, help="period of the dense2 interval (2)")
+    g = p.add_argument_group("NINT (--strategy nint)")
+    g.add_argument("--xi", type=float, help="random share of the batch (0.7)")
+    g.add_argument("--alpha", type=float, help="NTK refresh period and decay length (10)")
+    g.add_argument("--lambda", dest="lam", type=float, help="NTK share decay rate (1.0)")
+    g.add_argument("--ntk-cutoff", type=float, help="stop NTK scoring below this share (1e-3)")
+    g.add_argument("--variant", choices=("paper", "official"), help="paper (default) or official")
+    g.add_argument(
+        "--error-norm", choices=("l1", "l2"), help="error norm over channels (int, nint)"
+    )
+
+
+_SAMPLER_ARGS = (
+    "ratio",
+    "scheduler",
+    "interval",
+    "dense2_every",
+    "xi",
+    "alpha",
+    "lam",
+    "ntk_cutoff",
+    "variant",
+    "error_norm",
+)
+
+
+def sampler_kwargs(args: argparse.Namespace, strategy: str) -> dict[str, Any]:
+    """The sampler options given on the command line; one that ``strategy`` lacks is an error."""
+    given = {k: getattr(args, k) for k in _SAMPLER_ARGS if getattr(args, k, None) is not None}
+    accepted = sampler_options(strategy)
+    for key in given:
+        if key not in accepted:
+            flag = "--lambda" if key == "lam" else "--" + key.replace("_", "-")
+            raise NintError(f"{flag} does not apply to --strategy {strategy}")
+    return given
+
+
+def _fit_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    iterations = args.iterations
+    if iterations is None and args.seconds is None:
+        iterations = 1000
+    return {
+        "iterations": iterations,
+        "seconds": args.seconds,
+        "eval_every": args.eval_every,
+        "eval_every_seconds": args.eval_every_seconds,
+        "lr": args.lr,
+        "seed": args.seed,
+        "device": args.device,
+        "width": args.width,
+        "depth": args.depth,
+        "omega_0": args.omega0,
+        "first_omega_0": args.first_omega0,
+        "forward_chunk": args.forward_chunk,
+        "train_chunk": args.train_chunk,
+        "ntk_chunk_size": args.ntk_chunk_size,
+        "eval_chunk": args.eval_chunk,
+    }
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from .report.run_folder import check_out
+    from .signals import load_signal
+    from .train import check_budget, fit
+
+    if args.strategy not in SAMPLERS:
+        raise NintError(f"unknown strategy {args.strategy!r}; choose from {', '.join(SAMPLERS)}")
+    options = sampler_kwargs(args, args.strategy)
+    kwargs = _fit_kwargs(args)
+    check_budget(kwargs["iterations"], kwargs["seconds"])
+    out = args.out or Path("runs") / f"{Path(args.signal).stem}-{args.strategy}"
+    check_out(out, args.overwrite)
+    signal = load_signal(args.signal, size=args.size, crop=args.crop)
+    result = fit(signal, args.strategy, progress=not args.quiet, **kwargs, **options)
+    folder = result.save(out, overwrite=args.overwrite)
+    final, s = result.summary["final"], result.summary
+    print(
+        f"{folder}: PSNR {final['psnr']:.2f} dB, SSIM {final['ssim']:.4f} after "
+        f"{s['iterations']} iterations, {s['train_seconds']:.1f} s of training"
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    run_demo(
+        out=Path(args.out),
+        seconds=args.seconds,
+        size=args.size,
+        image=args.image,
+        overwrite=args.overwrite,
+        device=args.device,
+        progress=not args.quiet,
+    )
+    return 0
+
+
+def cmd_strategies(args: argparse.Namespace) -> int:
+    for name, cls in SAMPLERS.items():
+        doc = (cls.__doc__ or "").strip().splitlines()[0]
+        print(f"{name:10s} {doc}")
+        print(f"{'':10s} options: {', '.join(sampler_options(name))}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = _Parser(prog="nint", description="NTK-guided sampling for fast INR training.")
+    parser.add_argument("--version", action="version", version=f"nint {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("fit", help="fit one signal with one strategy and write a run folder")
+    p.add_argument("signal", help="an image file (any format Pillow reads)")
+    p.add_argument("--strategy", default="nint", help=f"one of {', '.join(SAMPLERS)} (nint)")
+    p.add_argument("--out", help="run folder (default runs/<name>-<strategy>)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    p.add_argument("--size", help="resize to N (longer side) or WxH, after --crop")
+    p.add_argument("--crop", help="centre crop N x N or WxH, before --size")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_sampler_options(p)
+    _add_training_options(p)
+    p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("demo", help="Stand., Unif., INT and NINT on a bundled photo, side by side")
+    p.add_argument("--out", default="runs/demo", help="output folder (runs/demo)")
+    p.add_argument("--seconds", type=float, default=30.0, help="training seconds per strategy (30)")
+    p.add_argument("--size", type=int, default=128, help="image side in pixels (128)")
+    p.add_argument("--image", default="astronaut", help="scikit-image sample (astronaut)")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("strategies", help="list the registered strategies and their options")
+    p.set_defaults(func=cmd_strategies)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except NintError as exc:
+        print(f"nint: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("nint: interrupted; no run folder was written", file=sys.stderr)
+        return 130

@@ -1,0 +1,5 @@
+"""Quality metrics per modality."""
+
+from .image import psnr, ssim
+
+__all__ = ["psnr", "ssim"]

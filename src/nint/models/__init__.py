@@ -1,0 +1,5 @@
+"""INR backbones."""
+
+from .siren import SineLayer, Siren
+
+__all__ = ["Siren", "SineLayer"]

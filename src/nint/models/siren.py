@@ -1,0 +1,74 @@
+"""SIREN (Sitzmann et al., NeurIPS 2020): an MLP with sine activations."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+class SineLayer(nn.Module):
+    """y = sin(omega_0 (W x + b)) with the SIREN initialisation of W.
+
+    First layer: W ~ U(-1/in, 1/in); later layers: W ~ U(-sqrt(6/in)/omega_0, sqrt(6/in)/omega_0).
+    Biases keep PyTorch's default initialisation, as in the SIREN reference code.
+    """
+
+    def __init__(self, in_features: int, out_features: int, omega_0: float, is_first: bool):
+        super().__init__()
+        self.omega_0 = omega_0
+        self.linear = nn.Linear(in_features, out_features)
+        bound = 1.0 / in_features if is_first else math.sqrt(6.0 / in_features) / omega_0
+        with torch.no_grad():
+            self.linear.weight.uniform_(-bound, bound)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sin(self.omega_0 * self.linear(x))
+
+
+class Siren(nn.Module):
+    """Coordinate MLP: ``depth`` sine layers of ``width`` units, then a linear output layer.
+
+    Args:
+        in_features: D, the coordinate dimension (1 audio, 2 images, 3 shapes).
+        out_features: C, the number of channels.
+        width: hidden units per layer (256).
+        depth: number of sine layers (5).
+        omega_0: frequency of the hidden sine layers (30).
+        first_omega_0: frequency of the first layer (30).
+
+    Shapes: (N, D) -> (N, C).
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        width: int = 256,
+        depth: int = 5,
+        omega_0: float = 30.0,
+        first_omega_0: float = 30.0,
+    ) -> None:
+        super().__init__()
+        if depth < 1 or width < 1:
+            raise ValueError(f"SIREN needs depth >= 1 and width >= 1, got {depth} x {width}")
+        layers: list[nn.Module] = [SineLayer(in_features, width, first_omega_0, is_first=True)]
+        layers += [SineLayer(width, width, omega_0, is_first=False) for _ in range(depth - 1)]
+        out = nn.Linear(width, out_features)
+        bound = math.sqrt(6.0 / width) / omega_0
+        with torch.no_grad():
+            out.weight.uniform_(-bound, bound)
+        layers.append(out)
+        self.net = nn.Sequential(*layers)
+        self.hparams = {
+            "in_features": in_features,
+            "out_features": out_features,
+            "width": width,
+            "depth": depth,
+            "omega_0": omega_0,
+            "first_omega_0": first_omega_0,
+        }
+
+    def forward(self, coords: torch.Tensor) -> torch.Tensor:
+        return self.net(coords)

@@ -1,0 +1,100 @@
+"""Exact NTK-residual products without forming the kernel.
+
+For a model f with parameters theta, outputs flattened over N coordinates and C channels, and the
+Jacobian J = d f / d theta of shape (N*C, P), the empirical NTK is K = J J^T (N*C x N*C, channel
+cross-terms included). NINT needs only w = K r, which is computed as
+
+    v = J^T r   (one vector-Jacobian product, summed over coordinate chunks)
+    w = J v     (one Jacobian-vector product, chunk by chunk)
+
+Chunking changes the memory, never the result: v is a sum of per-chunk VJPs and each chunk's rows
+of w depend on v alone.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.func import functional_call, jvp, vjp
+
+
+def _chunks(n: int, chunk_size: int | None) -> list[slice]:
+    if chunk_size is None or chunk_size >= n:
+        return [slice(0, n)]
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size}")
+    return [slice(start, min(start + chunk_size, n)) for start in range(0, n, chunk_size)]
+
+
+def kernel_residual_product(
+    model: nn.Module,
+    coords: torch.Tensor,
+    residual: torch.Tensor,
+    chunk_size: int | None = None,
+) -> torch.Tensor:
+    """Return w = K r, the NTK-weighted residual, exactly.
+
+    Args:
+        model: the network; its trainable parameters define J.
+        coords: (N, D) model inputs.
+        residual: (N, C) or (N,) residual f(x) - y; detached internally.
+        chunk_size: coordinates per VJP/JVP chunk; None processes all N at once.
+
+    Returns:
+        (N, C) tensor w with w[i] = sum_j K(x_i, x_j) r_j, in the model's dtype.
+    """
+    n = coords.shape[0]
+    r = residual.detach().reshape(n, -1)
+    params = {k: p.detach() for k, p in model.named_parameters() if p.requires_grad}
+    buffers = dict(model.named_buffers())
+    slices = _chunks(n, chunk_size)
+
+    def forward(x: torch.Tensor):
+        def f(p: dict[str, torch.Tensor]) -> torch.Tensor:
+            return functional_call(model, (p, buffers), (x,)).reshape(x.shape[0], -1)
+
+        return f
+
+    # torch.func transforms ignore an outer no_grad for their own graph, but an explicit
+    # enable_grad keeps this correct whatever mode the caller is in.
+    with torch.enable_grad():
+        v: dict[str, torch.Tensor] | None = None
+        for sl in slices:
+            _, pullback = vjp(forward(coords[sl]), params)
+            (g,) = pullback(r[sl])
+            v = g if v is None else {k: v[k] + g[k] for k in v}
+        assert v is not None
+        out = []
+        for sl in slices:
+            _, w = jvp(forward(coords[sl]), (params,), (v,))
+            out.append(w.detach())
+    return torch.cat(out, dim=0)
+
+
+def ntk_scores(w: torch.Tensor) -> torch.Tensor:
+    """NINT score per coordinate: the L2 norm over channels of w = K r.
+
+    Args:
+        w: (N, C) NTK-weighted residual.
+
+    Returns:
+        (N,) non-negative scores.
+    """
+    return torch.linalg.vector_norm(w.reshape(w.shape[0], -1), ord=2, dim=1)
+
+
+def error_scores(residual: torch.Tensor, norm: str = "l2") -> torch.Tensor:
+    """Per-coordinate error magnitude ||r_i|| over channels ("l1" or "l2").
+
+    Args:
+        residual: (N, C) or (N,) residual.
+
+    Returns:
+        (N,) scores.
+    """
+    r = residual.reshape(residual.shape[0], -1)
+    if norm == "l2":
+        return torch.linalg.vector_norm(r, ord=2, dim=1)
+    if norm == "l1":
+        return r.abs().sum(dim=1)
+    raise ValueError(f"unknown error norm {norm!r}: use 'l1' or 'l2'")

@@ -1,0 +1,37 @@
+"""Figures with matplotlib's Agg backend (no screen needed)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def plot_curves(
+    curves: Mapping[str, Sequence[Mapping[str, float]]],
+    path: Path,
+    metric: str = "psnr",
+    x: str = "train_seconds",
+    title: str | None = None,
+    thresholds: Sequence[float] = (),
+) -> Path:
+    """One line per run: ``metric`` of each history row against ``x``; saved as PNG."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    for label, rows in curves.items():
+        ax.plot([r[x] for r in rows], [r[metric] for r in rows], label=label, linewidth=1.6)
+    for value in thresholds:
+        ax.axhline(value, color="0.6", linestyle=":", linewidth=1)
+    ax.set_xlabel("training seconds" if x == "train_seconds" else x)
+    ax.set_ylabel(metric.upper() + (" (dB)" if metric == "psnr" else ""))
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)

@@ -1,0 +1,167 @@
+"""The sampler contract and the context through which a sampler asks the trainer for work.
+
+A sampler is a small stateful object. ``select(step, ctx)`` returns an int64 index tensor of the
+coordinates to train on at this iteration; it never gathers data. Expensive inputs (a no-grad
+forward over all N coordinates, the NTK-weighted residual) are requested through ``ctx`` and
+computed lazily, so a strategy that never asks (``uniform``) never pays for them, and iterations
+that reuse the last subset (sampling intervals) pay for nothing. Each sampler owns a
+``torch.Generator`` seeded from the run seed and never touches the global RNG.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from ..errors import NintError
+from ..ntk import kernel_residual_product
+from ..schedules import batch_ratio, check_interval, check_scheduler, sampling_interval
+from ..select import count_for_ratio
+from ..timing import PartTimer
+
+
+class SelectionContext:
+    """Lazily computed, timed inputs for one selection.
+
+    Args:
+        model: the network being trained.
+        coords: (N, D) all coordinates of the signal.
+        targets: (N, C) all target values.
+        progress: training progress t / T in [0, 1] (iterations or training-clock seconds).
+        timer: where the residual pass and NTK scoring are charged ("residual", "ntk").
+        forward_chunk: coordinates per chunk of the no-grad residual pass (None: all at once).
+        ntk_chunk_size: coordinates per chunk of the VJP/JVP (None: all at once).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        coords: torch.Tensor,
+        targets: torch.Tensor,
+        progress: float,
+        timer: PartTimer | None = None,
+        forward_chunk: int | None = None,
+        ntk_chunk_size: int | None = None,
+    ) -> None:
+        self.model = model
+        self.coords = coords
+        self.targets = targets
+        self.progress = progress
+        self.timer = timer or PartTimer(coords.device)
+        self.forward_chunk = forward_chunk
+        self.ntk_chunk_size = ntk_chunk_size
+        self._residual: torch.Tensor | None = None
+
+    @property
+    def n_points(self) -> int:
+        return self.coords.shape[0]
+
+    def residual(self) -> torch.Tensor:
+        """(N, C) residual f(x) - y over all coordinates, from one no-grad forward (cached)."""
+        if self._residual is None:
+            with self.timer.measure("residual"), torch.no_grad():
+                n = self.n_points
+                step = self.forward_chunk or n
+                pred = torch.cat([self.model(self.coords[i : i + step]) for i in range(0, n, step)])
+                self._residual = pred - self.targets
+        return self._residual
+
+    def kernel_residual(self, residual: torch.Tensor) -> torch.Tensor:
+        """(N, C) NTK-weighted residual K r at the current weights (exact, chunked)."""
+        with self.timer.measure("ntk"):
+            return kernel_residual_product(self.model, self.coords, residual, self.ntk_chunk_size)
+
+
+class Sampler:
+    """Base class: batch-ratio schedule, sampling interval, generator and state.
+
+    Subclasses implement ``_choose(step, k, ctx)`` returning k distinct indices. The base class
+    decides when a new subset is chosen (sampling interval; in between the last subset is reused)
+    and how many coordinates it has (k = floor(r_t N) with r_t from the batch-ratio scheduler).
+
+    Args:
+        n_points: N, the number of coordinates of the signal.
+        ratio: starting batch ratio r_0 in (0, 1].
+        scheduler: "constant", "linear" or "step".
+        interval: "dense", "dense2", "incremental" or "decremental".
+        dense2_every: the period of "dense2" (2 in the seed; the released code used 5).
+        seed: seeds the sampler's own generator.
+    """
+
+    name: ClassVar[str] = ""
+    #: what the strategy asks the trainer for, for documentation and the run's config
+    uses: ClassVar[tuple[str, ...]] = ()
+    _state_attrs: ClassVar[tuple[str, ...]] = ("_last", "_last_step", "parts")
+
+    def __init__(
+        self,
+        n_points: int,
+        *,
+        ratio: float = 0.2,
+        scheduler: str = "constant",
+        interval: str = "dense",
+        dense2_every: int = 2,
+        seed: int = 0,
+    ) -> None:
+        if n_points < 1:
+            raise NintError(f"a signal needs at least one coordinate, got {n_points}")
+        if not (0.0 < ratio <= 1.0):
+            raise NintError(f"batch ratio must be in (0, 1], got {ratio}")
+        if dense2_every < 1:
+            raise NintError(f"dense2 period must be at least 1, got {dense2_every}")
+        self.n_points = n_points
+        self.ratio = float(ratio)
+        self.scheduler = check_scheduler(scheduler)
+        self.interval = check_interval(interval)
+        self.dense2_every = int(dense2_every)
+        self.seed = int(seed)
+        self.generator = torch.Generator().manual_seed(self.seed)
+        self._last: torch.Tensor | None = None
+        self._last_step = -1
+        #: the last selection split by part (e.g. "ntk", "error", "random"), for pictures
+        self.parts: dict[str, torch.Tensor] = {}
+
+    def batch_size(self, progress: float) -> int:
+        return count_for_ratio(batch_ratio(self.scheduler, self.ratio, progress), self.n_points)
+
+    def select(self, step: int, ctx: SelectionContext) -> torch.Tensor:
+        """Indices to train on at iteration ``step``: (k,) int64, distinct, in [0, N)."""
+        if self._last is not None:
+            period = sampling_interval(self.interval, ctx.progress, self.dense2_every)
+            if step - self._last_step < period:
+                return self._last
+        idx = self._choose(step, self.batch_size(ctx.progress), ctx)
+        self._last, self._last_step = idx, step
+        return idx
+
+    def _choose(self, step: int, k: int, ctx: SelectionContext) -> torch.Tensor:
+        raise NotImplementedError
+
+    def loss_weights(self, indices: torch.Tensor, ctx: SelectionContext) -> torch.Tensor | None:
+        """Optional (k,) per-coordinate loss weights for the chosen indices; None = plain MSE."""
+        return None
+
+    def config(self) -> dict[str, Any]:
+        """The resolved settings, as written to a run's config."""
+        return {
+            "strategy": self.name,
+            "ratio": self.ratio,
+            "scheduler": self.scheduler,
+            "interval": self.interval,
+            "dense2_every": self.dense2_every,
+            "seed": self.seed,
+            "uses": list(self.uses),
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        state = {name: copy.deepcopy(getattr(self, name)) for name in self._state_attrs}
+        state["generator"] = self.generator.get_state()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for name in self._state_attrs:
+            setattr(self, name, copy.deepcopy(state[name]))
+        self.generator.set_state(state["generator"])

@@ -1,0 +1,186 @@
+"""NINT: NTK-guided implicit neural teaching (Zhang, Zuo et al., CVPR 2026).
+
+Each selection of k coordinates is split into three disjoint parts, picked in this order:
+
+1. NTK part: the top coordinates by the NINT score ||(K r)_i||_2, a share s_t of k;
+2. error part: the top coordinates by ||r_i|| among those not yet chosen;
+3. random part: uniform without replacement from what is left, a share xi of k.
+
+The NTK share decays as s_t = (1 - xi) exp(-lambda t / alpha); the scores are refreshed every
+alpha iterations and reused in between, and once s_t falls below the cut-off they are no longer
+computed. Two variants:
+
+- ``paper`` (default): the formulas above with t the iteration, the error ranked by the L2 norm
+  over channels, n_ntk = floor(s_t k), n_random = round(xi k), the error part the rest, and cached
+  *scores* re-ranked at every selection. Once s_t < cut-off the NTK part is empty.
+- ``official``: the released code's exact counts (METHOD.md section 3). A counter c starts at 1
+  and grows by one per selection; at c = 1 and whenever c is a multiple of alpha the share is reset
+  to (1 - xi) exp(floor(-lambda c / alpha)), so the first window already uses 0.3 / e. Counts are
+  n_ntk = floor(s k), n_error = floor((1 - xi - s) k), n_random = the rest; the error part ranks by
+  the L1 norm; the NTK part reuses the *indices* cached at the last refresh (truncated to n_ntk),
+  and after the cut-off the last cached indices keep serving the tiny NTK part.
+  Deviations from the released code: randomness comes from the sampler's own generator instead of
+  the global RNG, and the residual pass never builds an autograd graph.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from .. import select
+from ..errors import NintError
+from ..ntk import error_scores, ntk_scores
+from .base import Sampler, SelectionContext
+
+VARIANTS = ("paper", "official")
+
+
+def paper_ntk_share(step: int, xi: float, alpha: float, lam: float) -> float:
+    """s_t = (1 - xi) exp(-lambda t / alpha)."""
+    return (1.0 - xi) * math.exp(-lam * step / alpha)
+
+
+def official_ntk_share(counter: int, xi: float, alpha: float, lam: float) -> float:
+    """The released code's share (1 - xi) exp(floor(-lambda c / alpha)) for counter c >= 1."""
+    return (1.0 - xi) * math.exp(math.floor(-lam * counter / alpha))
+
+
+def paper_counts(k: int, share: float, xi: float, cutoff: float) -> tuple[int, int, int]:
+    """(n_ntk, n_error, n_random) of the paper variant for a batch of k."""
+    n_ntk = int(share * k) if share >= cutoff else 0
+    n_rand = min(int(round(xi * k)), k - n_ntk)
+    return n_ntk, k - n_ntk - n_rand, n_rand
+
+
+def official_counts(k: int, share: float, xi: float) -> tuple[int, int, int]:
+    """(n_ntk, n_error, n_random) exactly as the released ``hierarchical_sampler`` counts them."""
+    n_ntk = int(k * share)
+    n_err = int(k * (1.0 - xi - share))
+    return n_ntk, n_err, k - n_ntk - n_err
+
+
+class NintSampler(Sampler):
+    """NTK-guided hybrid selection.
+
+    Args:
+        n_points: N.
+        xi: share of the batch drawn uniformly at random (0.7).
+        alpha: NTK refresh period in iterations and decay length (10).
+        lam: decay rate lambda of the NTK share (1.0).
+        ntk_cutoff: below this share the NTK scores are no longer computed (1e-3).
+        variant: "paper" or "official" (see the module docstring).
+        error_norm: norm over channels for the error part; default "l2" (paper), "l1" (official).
+        **options: the common sampler options (ratio=0.2, scheduler, interval, dense2_every, seed).
+    """
+
+    name = "nint"
+    uses = ("residual", "ntk")
+    _state_attrs = Sampler._state_attrs + (
+        "_scores",
+        "_scores_step",
+        "_cached_ntk",
+        "_counter",
+        "_refresh",
+        "_share",
+        "last_counts",
+    )
+
+    def __init__(
+        self,
+        n_points: int,
+        *,
+        xi: float = 0.7,
+        alpha: float = 10,
+        lam: float = 1.0,
+        ntk_cutoff: float = 1e-3,
+        variant: str = "paper",
+        error_norm: str | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(n_points, **options)
+        if variant not in VARIANTS:
+            raise NintError(f"unknown NINT variant {variant!r}; choose from {', '.join(VARIANTS)}")
+        if not 0.0 <= xi <= 1.0:
+            raise NintError(f"xi (random share) must be in [0, 1], got {xi}")
+        if alpha <= 0:
+            raise NintError(f"alpha (NTK refresh period) must be positive, got {alpha}")
+        if lam < 0:
+            raise NintError(f"lambda (NTK decay) must be non-negative, got {lam}")
+        error_norm = error_norm or ("l2" if variant == "paper" else "l1")
+        if error_norm not in ("l1", "l2"):
+            raise NintError(f"error norm must be 'l1' or 'l2', got {error_norm!r}")
+        self.xi, self.alpha, self.lam = float(xi), float(alpha), float(lam)
+        self.ntk_cutoff = float(ntk_cutoff)
+        self.variant = variant
+        self.error_norm = error_norm
+        # paper variant: cached scores and the iteration they were computed at
+        self._scores: torch.Tensor | None = None
+        self._scores_step = -1
+        # official variant: counter, refresh flag, current share and cached NTK indices
+        self._counter = 1
+        self._refresh = True
+        self._share = 0.0
+        self._cached_ntk: torch.Tensor | None = None
+        #: (n_ntk, n_error, n_random) of the last selection
+        self.last_counts: tuple[int, int, int] = (0, 0, 0)
+
+    def _choose(self, step: int, k: int, ctx: SelectionContext) -> torch.Tensor:
+        residual = ctx.residual()
+        if self.variant == "paper":
+            ntk_idx, counts = self._paper_ntk_part(step, k, ctx, residual)
+        else:
+            ntk_idx, counts = self._official_ntk_part(k, ctx, residual)
+        _, n_err, n_rand = counts
+        taken = select.mask_of(ntk_idx, self.n_points)
+        err_idx = select.top_k(error_scores(residual, self.error_norm), n_err, exclude=taken)
+        taken[err_idx] = True
+        rand_idx = select.uniform(
+            self.n_points, n_rand, self.generator, exclude=taken, device=ctx.coords.device
+        )
+        self.parts = {"ntk": ntk_idx, "error": err_idx, "random": rand_idx}
+        self.last_counts = (ntk_idx.numel(), err_idx.numel(), rand_idx.numel())
+        return torch.cat([ntk_idx, err_idx, rand_idx])
+
+    def _paper_ntk_part(self, step, k, ctx, residual):
+        share = paper_ntk_share(step, self.xi, self.alpha, self.lam)
+        counts = paper_counts(k, share, self.xi, self.ntk_cutoff)
+        if counts[0] == 0:
+            return residual.new_empty(0, dtype=torch.long), counts
+        if self._scores is None or step - self._scores_step >= self.alpha:
+            self._scores = ntk_scores(ctx.kernel_residual(residual))
+            self._scores_step = step
+        return select.top_k(self._scores, counts[0]), counts
+
+    def _official_ntk_part(self, k, ctx, residual):
+        fresh = None
+        if self._refresh:
+            self._share = official_ntk_share(self._counter, self.xi, self.alpha, self.lam)
+            if self._share >= self.ntk_cutoff:
+                fresh = ntk_scores(ctx.kernel_residual(residual))
+            else:
+                self._refresh = False
+        counts = official_counts(k, self._share, self.xi)
+        if fresh is not None:
+            ntk_idx = select.top_k(fresh, counts[0])
+            self._cached_ntk = ntk_idx
+        elif self._cached_ntk is not None:
+            ntk_idx = self._cached_ntk[: counts[0]]
+        else:
+            ntk_idx = residual.new_empty(0, dtype=torch.long)
+        self._counter += 1
+        self._refresh = self._counter % self.alpha == 0
+        return ntk_idx, counts
+
+    def config(self) -> dict[str, Any]:
+        return {
+            **super().config(),
+            "variant": self.variant,
+            "xi": self.xi,
+            "alpha": self.alpha,
+            "lambda": self.lam,
+            "ntk_cutoff": self.ntk_cutoff,
+            "error_norm": self.error_norm,
+        }

@@ -1,0 +1,19 @@
+"""Unif.: B coordinates uniformly at random, without replacement, at every selection."""
+
+from __future__ import annotations
+
+import torch
+
+from .. import select
+from .base import Sampler, SelectionContext
+
+
+class UniformSampler(Sampler):
+    """k = floor(r_t N) coordinates drawn uniformly; never asks for a forward pass."""
+
+    name = "uniform"
+
+    def _choose(self, step: int, k: int, ctx: SelectionContext) -> torch.Tensor:
+        idx = select.uniform(self.n_points, k, self.generator, device=ctx.coords.device)
+        self.parts = {"random": idx}
+        return idx

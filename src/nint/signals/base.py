@@ -1,0 +1,75 @@
+"""The one signal type the trainer sees, whatever the modality.
+
+A signal holds N coordinates and their C target values as tensors, knows how to score a full
+prediction (its metrics) and how to write a prediction back to files. It knows nothing about
+samplers or training.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+
+
+class Signal:
+    """Base class for a fitted signal.
+
+    Attributes:
+        coords: (N, D) float32 coordinates.
+        values: (N, C) float32 targets.
+        name: a short label (the file stem).
+        thresholds: metric -> values whose first crossing is reported (iterations and seconds).
+        lower_is_better: metrics for which "reaching" a threshold means going below it.
+    """
+
+    modality: ClassVar[str] = ""
+    thresholds: ClassVar[dict[str, tuple[float, ...]]] = {}
+    lower_is_better: ClassVar[frozenset[str]] = frozenset()
+    #: the metric shown in progress bars and plotted against time
+    primary_metric: ClassVar[str] = ""
+
+    def __init__(self, coords: torch.Tensor, values: torch.Tensor, name: str) -> None:
+        if coords.ndim != 2 or values.ndim != 2 or coords.shape[0] != values.shape[0]:
+            raise ValueError(
+                f"coords (N, D) and values (N, C) must agree, got {tuple(coords.shape)} "
+                f"and {tuple(values.shape)}"
+            )
+        self.coords = coords
+        self.values = values
+        self.name = name
+
+    @property
+    def n_points(self) -> int:
+        return self.coords.shape[0]
+
+    @property
+    def in_features(self) -> int:
+        return self.coords.shape[1]
+
+    @property
+    def out_features(self) -> int:
+        return self.values.shape[1]
+
+    def evaluate(self, prediction: torch.Tensor) -> dict[str, float]:
+        """Metrics of a full (N, C) prediction."""
+        raise NotImplementedError
+
+    def save_reconstruction(self, prediction: torch.Tensor, folder: Path) -> list[Path]:
+        """Write the reconstruction in the modality's native format; returns the files."""
+        raise NotImplementedError
+
+    def save_selection(self, parts: dict[str, torch.Tensor], folder: Path) -> list[Path]:
+        """Picture which coordinates a selection chose, coloured by part; returns the files."""
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        """What the run's config records about the signal."""
+        return {
+            "modality": self.modality,
+            "name": self.name,
+            "n_points": self.n_points,
+            "in_features": self.in_features,
+            "out_features": self.out_features,
+        }

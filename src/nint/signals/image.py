@@ -1,0 +1,194 @@
+"""Images: any file Pillow reads, as coordinates in [-1, 1]^2 and values in [0, 1].
+
+Pixel (row r, column c) of an H x W image is coordinate index r * W + c, at
+(x, y) = (-1 + 2 c / (W - 1), -1 + 2 r / (H - 1)).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+from skimage.transform import resize
+
+from ..errors import NintError
+from ..metrics.image import psnr, ssim
+from .base import Signal
+
+# Colours of the selection picture, per part of a selection (RGB in [0, 1]).
+PART_COLOURS = {
+    "ntk": (0.90, 0.10, 0.10),
+    "error": (1.00, 0.75, 0.00),
+    "random": (0.15, 0.45, 1.00),
+    "all": (0.20, 0.80, 0.20),
+}
+
+
+def grid_coords(height: int, width: int) -> torch.Tensor:
+    """(H*W, 2) float32 coordinates (x, y) in [-1, 1]^2, row-major."""
+    ys = torch.linspace(-1.0, 1.0, height)
+    xs = torch.linspace(-1.0, 1.0, width)
+    yy, xx = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack([xx.reshape(-1), yy.reshape(-1)], dim=1)
+
+
+def parse_extent(text: str | int | tuple[int, int], what: str) -> tuple[int, int] | int:
+    """'256' -> 256; '320x240' -> (320, 240) as (width, height). Positive integers only."""
+    if isinstance(text, int):
+        value: tuple[int, int] | int = text
+    elif isinstance(text, tuple):
+        value = text
+    else:
+        m = re.fullmatch(r"\s*(\d+)\s*(?:[xX]\s*(\d+)\s*)?", str(text))
+        if not m:
+            raise NintError(f"{what} must be N or WxH with positive integers, got {text!r}")
+        value = int(m[1]) if m[2] is None else (int(m[1]), int(m[2]))
+    sizes = value if isinstance(value, tuple) else (value,)
+    if any(v < 1 for v in sizes):
+        raise NintError(f"{what} must be positive, got {text!r}")
+    return value
+
+
+def to_float_array(image: Image.Image) -> np.ndarray:
+    """(H, W, C) float32 in [0, 1], C = 1 or 3, from a Pillow image of 8 or 16 bits.
+
+    Alpha channels are dropped; palette, CMYK and other colour modes become RGB.
+    """
+    mode = image.mode
+    if mode.startswith("I;16"):
+        array = np.asarray(image, dtype=np.float32) / 65535.0
+    elif mode == "I":  # 32-bit integer mode: Pillow's container for 16-bit grayscale PNGs
+        array = np.asarray(image, dtype=np.float32) / 65535.0
+    elif mode == "F":
+        array = np.asarray(image, dtype=np.float32)
+    elif mode in ("1", "L", "LA"):
+        array = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+    else:
+        array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    if array.ndim == 2:
+        array = array[:, :, None]
+    return np.clip(array, 0.0, 1.0)
+
+
+def centre_crop(array: np.ndarray, crop: tuple[int, int] | int) -> np.ndarray:
+    """Centre crop of (H, W, C) to (width, height) or a square; must fit inside the image."""
+    width, height = crop if isinstance(crop, tuple) else (crop, crop)
+    h, w = array.shape[:2]
+    if width > w or height > h:
+        raise NintError(f"crop {width}x{height} is larger than the image ({w}x{h})")
+    top, left = (h - height) // 2, (w - width) // 2
+    return array[top : top + height, left : left + width]
+
+
+def resize_to(array: np.ndarray, size: tuple[int, int] | int) -> np.ndarray:
+    """Resize (H, W, C) to (width, height), or so that the longer side is ``size`` (aspect kept).
+
+    Cubic interpolation with anti-aliasing (scikit-image), clipped to [0, 1].
+    """
+    h, w = array.shape[:2]
+    if isinstance(size, tuple):
+        width, height = size
+    else:
+        scale = size / max(h, w)
+        width, height = max(1, round(w * scale)), max(1, round(h * scale))
+    if (height, width) == (h, w):
+        return array
+    out = resize(array, (height, width), order=3, anti_aliasing=True, preserve_range=True)
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
+class ImageSignal(Signal):
+    """An image as a signal: coords (H*W, 2), values (H*W, C) with C = 1 or 3."""
+
+    modality = "image"
+    thresholds = {"psnr": (25.0, 30.0, 35.0), "ssim": (0.8, 0.9)}
+    primary_metric = "psnr"
+
+    def __init__(self, image: np.ndarray, name: str = "image") -> None:
+        if image.ndim == 2:
+            image = image[:, :, None]
+        if image.ndim != 3 or image.shape[2] not in (1, 3):
+            raise NintError(f"an image must be H x W x 1 or H x W x 3, got shape {image.shape}")
+        if image.shape[0] < 7 or image.shape[1] < 7:
+            raise NintError(
+                f"image {image.shape[1]}x{image.shape[0]} is too small (SSIM needs 7x7)"
+            )
+        self.image = np.ascontiguousarray(image, dtype=np.float32)
+        self.height, self.width, channels = self.image.shape
+        values = torch.from_numpy(self.image.reshape(-1, channels).copy())
+        super().__init__(grid_coords(self.height, self.width), values, name)
+
+    def as_image(self, prediction: torch.Tensor) -> np.ndarray:
+        """(N, C) prediction -> (H, W, C) float32 array clipped to [0, 1]."""
+        array = prediction.detach().float().cpu().numpy().reshape(self.image.shape)
+        return np.clip(array, 0.0, 1.0)
+
+    def evaluate(self, prediction: torch.Tensor) -> dict[str, float]:
+        pred = self.as_image(prediction)
+        mse = float(np.mean((pred - self.image) ** 2, dtype=np.float64))
+        return {"mse": mse, "psnr": psnr(pred, self.image), "ssim": ssim(pred, self.image)}
+
+    def save_reconstruction(self, prediction: torch.Tensor, folder: Path) -> list[Path]:
+        path = Path(folder) / "reconstruction.png"
+        save_png(self.as_image(prediction), path)
+        return [path]
+
+    def save_selection(self, parts: dict[str, torch.Tensor], folder: Path) -> list[Path]:
+        """Dimmed grey ground truth with the chosen pixels painted by part (see PART_COLOURS)."""
+        grey = self.image.mean(axis=2, keepdims=True)
+        canvas = np.repeat(0.15 + 0.35 * grey, 3, axis=2).reshape(-1, 3)
+        for part, indices in parts.items():
+            canvas[indices.cpu().numpy()] = PART_COLOURS.get(part, (1.0, 1.0, 1.0))
+        canvas = canvas.reshape(self.height, self.width, 3)
+        # Small images are enlarged (nearest neighbour) so single pixels stay visible.
+        factor = max(1, 256 // max(self.height, self.width))
+        canvas = canvas.repeat(factor, axis=0).repeat(factor, axis=1)
+        path = Path(folder) / "selection.png"
+        save_png(canvas, path)
+        return [path]
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "height": self.height, "width": self.width}
+
+
+def save_png(array: np.ndarray, path: Path) -> None:
+    """Write (H, W, C) floats in [0, 1] as an 8-bit PNG."""
+    data = np.round(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8)
+    Image.fromarray(data[:, :, 0] if data.shape[2] == 1 else data).save(path)
+
+
+def load_image(
+    path: str | Path,
+    size: str | int | tuple[int, int] | None = None,
+    crop: str | int | tuple[int, int] | None = None,
+) -> ImageSignal:
+    """Read an image file as a signal.
+
+    Args:
+        path: any image Pillow reads (RGB or grayscale, 8- or 16-bit; alpha is dropped).
+        size: resize after cropping: N (longer side N, aspect kept) or "WxH".
+        crop: centre crop first: N (N x N) or "WxH".
+
+    Raises:
+        NintError: missing or unreadable file, or a crop larger than the image.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise NintError(f"no such file: {path}")
+    if path.is_dir():
+        raise NintError(f"{path} is a folder, not an image file")
+    try:
+        with Image.open(path) as image:
+            image.load()
+            array = to_float_array(image)
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise NintError(f"cannot read {path} as an image ({exc.__class__.__name__})") from None
+    if crop is not None:
+        array = centre_crop(array, parse_extent(crop, "--crop"))
+    if size is not None:
+        array = resize_to(array, parse_extent(size, "--size"))
+    return ImageSignal(array, name=path.stem)
