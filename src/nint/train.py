@@ -87,9 +87,28 @@ def train_step(
     return total
 
 
-def default_chunk(device: torch.device, cpu: int) -> int | None:
-    """Chunk sizes tuned for a CPU's caches; on accelerators one pass over all coordinates."""
-    return cpu if device.type == "cpu" else None
+def resolve_chunks(device: torch.device, **chunks: int | None | str) -> dict[str, int | None]:
+    """Replace "auto" chunk sizes: cache-sized on a CPU (8192, NTK 4096), one pass elsewhere."""
+    resolved: dict[str, int | None] = {}
+    for key, value in chunks.items():
+        if value == "auto":
+            cpu_size = 4096 if key == "ntk_chunk_size" else 8192
+            resolved[key] = cpu_size if device.type == "cpu" else None
+        elif value is None or (isinstance(value, int) and value >= 1):
+            resolved[key] = value
+        else:
+            raise NintError(f"{key} must be a positive integer, None or 'auto', got {value!r}")
+    return resolved
+
+
+def progress_of(step: int, train_seconds: float, iterations: int | None, seconds: float | None):
+    """Training progress t / T in [0, 1]: the further along of the two budgets."""
+    fractions = [0.0]
+    if iterations is not None:
+        fractions.append(step / iterations)
+    if seconds is not None:
+        fractions.append(train_seconds / seconds)
+    return min(max(fractions), 1.0)
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -209,17 +228,13 @@ def fit(
     if eval_every is None and eval_every_seconds is None:
         eval_every = 10
     dev = resolve_device(device)
-    chunks = {
-        "forward_chunk": forward_chunk,
-        "train_chunk": train_chunk,
-        "ntk_chunk_size": ntk_chunk_size,
-        "eval_chunk": eval_chunk,
-    }
-    for key, value in chunks.items():
-        if value == "auto":
-            chunks[key] = default_chunk(dev, 4096 if key == "ntk_chunk_size" else 8192)
-        elif value is not None and (not isinstance(value, int) or value < 1):
-            raise NintError(f"{key} must be a positive integer, None or 'auto', got {value!r}")
+    chunks = resolve_chunks(
+        dev,
+        forward_chunk=forward_chunk,
+        train_chunk=train_chunk,
+        ntk_chunk_size=ntk_chunk_size,
+        eval_chunk=eval_chunk,
+    )
     forward_chunk, train_chunk = chunks["forward_chunk"], chunks["train_chunk"]
     ntk_chunk_size, eval_chunk = chunks["ntk_chunk_size"], chunks["eval_chunk"]
 
@@ -258,10 +273,15 @@ def fit(
         pred = predict(model, coords, eval_chunk)
         row = {"iteration": step, "train_seconds": timer.total(), "loss": loss}
         row.update(signal.evaluate(pred))
-        row["batch_size"] = 0 if sampler._last is None else int(sampler._last.numel())
+        last = sampler.last_indices
+        row["batch_size"] = 0 if last is None else int(last.numel())
         row["wall_seconds"] = time.perf_counter() - wall_start
         history.append(row)
 
+    evaluate(0, math.nan)
+    unknown = sorted(set(stop_at or {}) - set(history[0]))
+    if unknown:
+        raise NintError(f"stop_at names unknown metric(s) {', '.join(unknown)}")
     bar = tqdm(
         total=iterations if iterations is not None else seconds,
         disable=not progress,
@@ -272,10 +292,6 @@ def fit(
         leave=False,
         dynamic_ncols=True,
     )
-    evaluate(0, math.nan)
-    unknown = sorted(set(stop_at or {}) - set(history[0]))
-    if unknown:
-        raise NintError(f"stop_at names unknown metric(s) {', '.join(unknown)}")
     next_eval_s = eval_every_seconds or math.inf
     step = 0
     last_loss = torch.zeros(())
@@ -285,14 +301,10 @@ def fit(
             seconds is not None and train_s >= seconds
         ):
             break
-        fractions = []
-        if iterations is not None:
-            fractions.append(step / iterations)
-        if seconds is not None:
-            fractions.append(train_s / seconds)
         with timer.measure("overhead"):
+            progress_now = progress_of(step, train_s, iterations, seconds)
             ctx = SelectionContext(
-                model, coords, targets, max(fractions), timer, forward_chunk, ntk_chunk_size
+                model, coords, targets, progress_now, timer, forward_chunk, ntk_chunk_size
             )
             with timer.measure("select"):
                 idx = sampler.select(step, ctx)
@@ -309,7 +321,9 @@ def fit(
             evaluate(step, float(last_loss))
             while next_eval_s <= timer.total():
                 next_eval_s += eval_every_seconds or math.inf
-            bar.set_postfix_str(f"loss={float(last_loss):.2e} {metric}={history[-1][metric]:.2f}")
+            bar.set_postfix_str(
+                f"it={step} loss={float(last_loss):.2e} {metric}={history[-1][metric]:.2f}"
+            )
         bar.update(1 if iterations is not None else timer.total() - bar.n)
         if (
             due

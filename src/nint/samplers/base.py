@@ -124,6 +124,11 @@ class Sampler:
         #: the last selection split by part (e.g. "ntk", "error", "random"), for pictures
         self.parts: dict[str, torch.Tensor] = {}
 
+    @property
+    def last_indices(self) -> torch.Tensor | None:
+        """The indices of the last selection (None before the first)."""
+        return self._last
+
     def batch_size(self, progress: float) -> int:
         return count_for_ratio(batch_ratio(self.scheduler, self.ratio, progress), self.n_points)
 

@@ -1,0 +1,24 @@
+from nint.cli import main
+from nint.demo import STRATEGIES
+
+
+def test_demo_writes_table_plot_and_runs(tmp_path, capsys):
+    out = tmp_path / "demo"
+    args = ["demo", "--out", str(out), "--seconds", "0.4", "--size", "24", "--quiet"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    for label in ("Stand.", "Unif.", "INT", "NINT", "s to 30 dB"):
+        assert label in printed
+    assert (out / "psnr_vs_time.png").stat().st_size > 0
+    table = (out / "table.md").read_text()
+    assert table.count("\n| ") >= 5  # header, rule and four rows
+    for name in STRATEGIES:
+        assert (out / name / "summary.json").exists()
+    assert main(args) == 2  # the folder now exists
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_demo_bad_image_name(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "d"), "--image", "lena"]) == 2
+    assert "unknown demo image" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()
