@@ -284,7 +284,7 @@ def fit(
         raise NintError(f"stop_at names unknown metric(s) {', '.join(unknown)}")
     bar = tqdm(
         total=iterations if iterations is not None else seconds,
-        disable=not progress,
+        disable=True if not progress else None,  # None: shown only on a terminal
         unit="it" if iterations is not None else "s",
         bar_format=None
         if iterations is not None
