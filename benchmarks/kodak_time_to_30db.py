@@ -22,6 +22,12 @@ from nint.samplers import DISPLAY_NAMES
 DEFAULT_IMAGE = Path(__file__).resolve().parents[2] / "shared/data/images/kodak/kodim05.png"
 
 
+def label(entry: str) -> str:
+    """'nint:official' -> 'NINT (official)'; 'int' -> 'INT'."""
+    name, _, variant = entry.partition(":")
+    return DISPLAY_NAMES.get(name, name) + (f" ({variant})" if variant else "")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--image", type=Path, default=DEFAULT_IMAGE)
@@ -29,8 +35,11 @@ def main() -> None:
     ap.add_argument("--target", type=float, default=30.0, help="PSNR target in dB (30)")
     ap.add_argument("--max-seconds", type=float, default=900.0, help="training-clock cap per run")
     ap.add_argument("--eval-every", type=int, default=5)
-    ap.add_argument("--strategies", default="standard,uniform,int,nint")
-    ap.add_argument("--variant", default="paper", choices=("paper", "official"))
+    ap.add_argument(
+        "--strategies",
+        default="standard,uniform,int,nint,nint:official",
+        help="comma-separated; nint:official is NINT with the released code's exact counts",
+    )
     ap.add_argument("--device", default="auto")
     ap.add_argument("--out", type=Path, default=Path("runs/bench-kodak"))
     args = ap.parse_args()
@@ -40,10 +49,11 @@ def main() -> None:
         shutil.rmtree(args.out)
     args.out.mkdir(parents=True)
     results = {}
-    for name in args.strategies.split(","):
-        extra = {"variant": args.variant} if name == "nint" else {}
-        print(f"{DISPLAY_NAMES.get(name, name)} ...", flush=True)
-        results[name] = fit(
+    for entry in args.strategies.split(","):
+        name, _, variant = entry.partition(":")
+        extra = {"variant": variant} if variant else {}
+        print(f"{label(entry)} ...", flush=True)
+        results[entry] = fit(
             signal,
             name,
             seconds=args.max_seconds,
@@ -53,7 +63,7 @@ def main() -> None:
             progress=True,
             **extra,
         )
-        results[name].save(args.out / name)
+        results[entry].save(args.out / entry.replace(":", "-"))
 
     key = f"psnr>={args.target:g}"
     base = results.get("standard")
@@ -65,7 +75,7 @@ def main() -> None:
         parts = s["time_parts"]
         rows.append(
             [
-                DISPLAY_NAMES.get(name, name),
+                label(name),
                 hit and hit["iteration"],
                 hit and hit["seconds"],
                 (hit and base_s) and hit["seconds"] / base_s,
@@ -89,12 +99,12 @@ def main() -> None:
     env = environment(results[next(iter(results))].config["device"])
     caption = (
         f"{args.image.name}, centre crop {signal.width}x{signal.height}; SIREN 5x256, Adam 1e-4, "
-        f"B = 20 %, NINT variant {args.variant}; evaluation every {args.eval_every} iterations "
+        f"B = 20 %, NINT = paper variant; evaluation every {args.eval_every} iterations "
         f"off the training clock; cap {args.max_seconds:g} s (— = target not reached).\n"
         f"{one_line(env)}"
     )
     plot_curves(
-        {DISPLAY_NAMES.get(n, n): r.history for n, r in results.items()},
+        {label(n): r.history for n, r in results.items()},
         args.out / "psnr_vs_time.png",
         title=f"{args.image.name} {args.crop}",
         thresholds=(args.target,),
