@@ -119,6 +119,12 @@ def test_every_option_reaches_the_sampler(image, tmp_path):
         (["{image}", "--strategy", "uniform", "--xi", "0.5"], "does not apply"),
         (["{image}", "--crop", "500"], "larger than the image"),
         (["{image}", "--iterations", "ten"], "invalid int value"),
+        (["{image}", "--width", "0"], "width >= 1"),
+        (["{image}", "--lr", "-1"], "learning rate"),
+        (["{image}", "--eval-every", "0"], "cadence"),
+        (["{image}", "--dense2-every", "0"], "dense2"),
+        (["{image}", "--xi", "1.5"], "xi"),
+        (["{image}", "--size", "0"], "positive"),
     ],
 )
 def test_bad_input_is_one_line_and_no_folder(args, message, image, tmp_path, capsys):
@@ -126,7 +132,8 @@ def test_bad_input_is_one_line_and_no_folder(args, message, image, tmp_path, cap
     text.write_text("hello")
     values = {"missing": tmp_path / "nope.png", "text": text, "image": image}
     out = tmp_path / "run"
-    argv = ["fit"] + [a.format(**values) for a in args] + ["--out", str(out), *TINY]
+    # TINY first: a later flag wins, so the bad value under test must come after it
+    argv = ["fit", *TINY] + [a.format(**values) for a in args] + ["--out", str(out)]
     try:
         code = main(argv)
     except SystemExit as exc:  # argparse's own errors

@@ -4,8 +4,8 @@ import re
 from pathlib import Path
 
 import torch
-
 from conftest import synthetic_image
+
 from nint import ImageSignal, fit
 from nint.samplers import SAMPLERS
 

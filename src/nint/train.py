@@ -227,6 +227,8 @@ def fit(
         raise NintError(f"evaluation cadence must be positive seconds, got {eval_every_seconds}")
     if eval_every is None and eval_every_seconds is None:
         eval_every = 10
+    if not lr > 0:
+        raise NintError(f"the learning rate must be positive, got {lr}")
     dev = resolve_device(device)
     chunks = resolve_chunks(
         dev,

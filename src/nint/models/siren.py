@@ -7,6 +7,8 @@ import math
 import torch
 from torch import nn
 
+from ..errors import NintError
+
 
 class SineLayer(nn.Module):
     """y = sin(omega_0 (W x + b)) with the SIREN initialisation of W.
@@ -52,7 +54,7 @@ class Siren(nn.Module):
     ) -> None:
         super().__init__()
         if depth < 1 or width < 1:
-            raise ValueError(f"SIREN needs depth >= 1 and width >= 1, got {depth} x {width}")
+            raise NintError(f"SIREN needs depth >= 1 and width >= 1, got {depth} x {width}")
         layers: list[nn.Module] = [SineLayer(in_features, width, first_omega_0, is_first=True)]
         layers += [SineLayer(width, width, omega_0, is_first=False) for _ in range(depth - 1)]
         out = nn.Linear(width, out_features)
