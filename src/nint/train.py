@@ -19,7 +19,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .errors import NintError
-from .models import Siren
+from .models import Siren, predict
 from .samplers import Sampler, SelectionContext, make_sampler
 from .signals import Signal
 from .timing import PartTimer
@@ -45,14 +45,6 @@ class FitResult:
         from .report.run_folder import write_run
 
         return write_run(self, out, overwrite=overwrite)
-
-
-def predict(model: nn.Module, coords: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
-    """(N, C) prediction over all coordinates without gradients, ``chunk`` rows at a time."""
-    n = coords.shape[0]
-    step = chunk or n
-    with torch.no_grad():
-        return torch.cat([model(coords[i : i + step]) for i in range(0, n, step)])
 
 
 def train_step(
@@ -271,7 +263,8 @@ def fit(
     metric = signal.primary_metric
     wall_start = time.perf_counter()
 
-    def evaluate(step: int, loss: float) -> None:
+    def evaluate(step: int, loss: float) -> torch.Tensor:
+        """Score the current weights off the training clock; returns the prediction."""
         pred = predict(model, coords, eval_chunk)
         row = {"iteration": step, "train_seconds": timer.total(), "loss": loss}
         row.update(signal.evaluate(pred))
@@ -279,8 +272,9 @@ def fit(
         row["batch_size"] = 0 if last is None else int(last.numel())
         row["wall_seconds"] = time.perf_counter() - wall_start
         history.append(row)
+        return pred
 
-    evaluate(0, math.nan)
+    prediction = evaluate(0, math.nan)
     unknown = sorted(set(stop_at or {}) - set(history[0]))
     if unknown:
         raise NintError(f"stop_at names unknown metric(s) {', '.join(unknown)}")
@@ -320,7 +314,7 @@ def fit(
         last_loss = loss  # no .item() here: it would synchronise a GPU inside the loop
         due = (eval_every is not None and step % eval_every == 0) or timer.total() >= next_eval_s
         if due:
-            evaluate(step, float(last_loss))
+            prediction = evaluate(step, float(last_loss))
             while next_eval_s <= timer.total():
                 next_eval_s += eval_every_seconds or math.inf
             bar.set_postfix_str(
@@ -337,8 +331,7 @@ def fit(
             break
     bar.close()
     if history[-1]["iteration"] != step:
-        evaluate(step, float(last_loss))
-
-    prediction = predict(model, coords, eval_chunk).cpu()
+        prediction = evaluate(step, float(last_loss))
+    # the last history row always scores the final weights, so its prediction is the final one
     summary = {"strategy": sampler.name, **summarise(signal, history, timer, step)}
-    return FitResult(signal, model, sampler, config, history, summary, prediction)
+    return FitResult(signal, model, sampler, config, history, summary, prediction.cpu())

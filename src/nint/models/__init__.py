@@ -1,5 +1,6 @@
-"""INR backbones."""
+"""INR backbones and full-signal inference."""
 
+from .inference import predict
 from .siren import SineLayer, Siren
 
-__all__ = ["Siren", "SineLayer"]
+__all__ = ["Siren", "SineLayer", "predict"]

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from ..errors import NintError
+from ..models import predict
 from ..ntk import kernel_residual_product
 from ..schedules import batch_ratio, check_interval, check_scheduler, sampling_interval
 from ..select import count_for_ratio
@@ -62,10 +63,8 @@ class SelectionContext:
     def residual(self) -> torch.Tensor:
         """(N, C) residual f(x) - y over all coordinates, from one no-grad forward (cached)."""
         if self._residual is None:
-            with self.timer.measure("residual"), torch.no_grad():
-                n = self.n_points
-                step = self.forward_chunk or n
-                pred = torch.cat([self.model(self.coords[i : i + step]) for i in range(0, n, step)])
+            with self.timer.measure("residual"):
+                pred = predict(self.model, self.coords, self.forward_chunk)
                 self._residual = pred - self.targets
         return self._residual
 
