@@ -144,7 +144,10 @@ class NintSampler(Sampler):
         self.last_counts = (ntk_idx.numel(), err_idx.numel(), rand_idx.numel())
         return torch.cat([ntk_idx, err_idx, rand_idx])
 
-    def _paper_ntk_part(self, step, k, ctx, residual):
+    def _paper_ntk_part(
+        self, step: int, k: int, ctx: SelectionContext, residual: torch.Tensor
+    ) -> tuple[torch.Tensor, tuple[int, int, int]]:
+        """NTK indices and the three counts, paper variant (cached scores, re-ranked)."""
         share = paper_ntk_share(step, self.xi, self.alpha, self.lam)
         counts = paper_counts(k, share, self.xi, self.ntk_cutoff)
         if counts[0] == 0:
@@ -154,14 +157,15 @@ class NintSampler(Sampler):
             self._scores_step = step
         return select.top_k(self._scores, counts[0]), counts
 
-    def _official_ntk_part(self, k, ctx, residual):
+    def _official_ntk_part(
+        self, k: int, ctx: SelectionContext, residual: torch.Tensor
+    ) -> tuple[torch.Tensor, tuple[int, int, int]]:
+        """NTK indices and the three counts, as the released code (cached indices)."""
         fresh = None
         if self._refresh:
             self._share = official_ntk_share(self._counter, self.xi, self.alpha, self.lam)
             if self._share >= self.ntk_cutoff:
                 fresh = ntk_scores(ctx.kernel_residual(residual))
-            else:
-                self._refresh = False
         counts = official_counts(k, self._share, self.xi)
         if fresh is not None:
             ntk_idx = select.top_k(fresh, counts[0])
