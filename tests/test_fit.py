@@ -67,6 +67,15 @@ def test_same_seed_same_result(signal):
     torch.testing.assert_close(a.prediction, b.prediction)
 
 
+def test_grayscale_run_folder(tmp_path):
+    grey = ImageSignal(synthetic_image(16, 16, channels=1), name="grey")
+    folder = fit(grey, "int", iterations=4, **SMALL).save(tmp_path / "g")
+    from PIL import Image
+
+    assert Image.open(folder / "reconstruction.png").mode == "L"
+    assert Image.open(folder / "selection.png").size == (256, 256)
+
+
 def test_save_writes_a_complete_folder(signal, tmp_path):
     result = fit(signal, "nint", iterations=12, eval_every=4, **SMALL)
     folder = result.save(tmp_path / "run")

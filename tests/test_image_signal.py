@@ -35,6 +35,21 @@ def test_grayscale_16bit(tmp_path):
     np.testing.assert_allclose(sig.image[..., 0], array / 65535.0, atol=1e-6)
 
 
+@pytest.mark.parametrize("planes", [3, 4])
+def test_colour_16bit_keeps_all_bits(tmp_path, planes):
+    import png
+
+    rng = np.random.default_rng(0)
+    array = rng.integers(0, 65536, size=(9, 11, planes), dtype=np.uint16)
+    path = tmp_path / "c16.png"
+    writer = png.Writer(11, 9, greyscale=False, alpha=planes == 4, bitdepth=16)
+    with open(path, "wb") as f:
+        writer.write(f, array.reshape(9, 11 * planes))
+    sig = load_image(path)
+    assert sig.out_features == 3
+    np.testing.assert_allclose(sig.image, array[:, :, :3] / 65535.0, atol=1e-7)
+
+
 def test_rgba_drops_alpha_and_crop_then_size(tmp_path):
     array = (synthetic_image(40, 60) * 255).astype(np.uint8)
     rgba = np.concatenate([array, np.full((40, 60, 1), 128, np.uint8)], axis=2)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import png  # pypng: Pillow decodes 16-bit colour PNGs to 8 bits, pypng keeps all 16
 import torch
 from PIL import Image, UnidentifiedImageError
 from skimage.transform import resize
@@ -72,6 +73,28 @@ def to_float_array(image: Image.Image) -> np.ndarray:
     if array.ndim == 2:
         array = array[:, :, None]
     return np.clip(array, 0.0, 1.0)
+
+
+def is_16bit_colour_png(path: Path) -> bool:
+    """True for a PNG whose header says 16 bits per sample and colour type RGB or RGBA."""
+    with open(path, "rb") as f:
+        head = f.read(26)
+    return (
+        len(head) == 26
+        and head[:8] == b"\x89PNG\r\n\x1a\n"
+        and head[12:16] == b"IHDR"
+        and head[24] == 16
+        and head[25] in (2, 6)
+    )
+
+
+def read_16bit_colour_png(path: Path) -> np.ndarray:
+    """(H, W, 3) float32 in [0, 1] from a 16-bit RGB(A) PNG, full precision, alpha dropped."""
+    width, height, rows, info = png.Reader(filename=str(path)).asDirect()
+    planes = info["planes"]
+    array = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows])
+    array = array.reshape(height, width, planes)[:, :, :3]
+    return array.astype(np.float32) / 65535.0
 
 
 def centre_crop(array: np.ndarray, crop: tuple[int, int] | int) -> np.ndarray:
@@ -170,6 +193,7 @@ def load_image(
 
     Args:
         path: any image Pillow reads (RGB or grayscale, 8- or 16-bit; alpha is dropped).
+            16-bit RGB(A) PNGs are read with pypng, because Pillow would reduce them to 8 bits.
         size: resize after cropping: N (longer side N, aspect kept) or "WxH".
         crop: centre crop first: N (N x N) or "WxH".
 
@@ -182,10 +206,13 @@ def load_image(
     if path.is_dir():
         raise NintError(f"{path} is a folder, not an image file")
     try:
-        with Image.open(path) as image:
-            image.load()
-            array = to_float_array(image)
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        if is_16bit_colour_png(path):
+            array = read_16bit_colour_png(path)
+        else:
+            with Image.open(path) as image:
+                image.load()
+                array = to_float_array(image)
+    except (UnidentifiedImageError, OSError, ValueError, png.Error) as exc:
         raise NintError(f"cannot read {path} as an image ({exc.__class__.__name__})") from None
     if crop is not None:
         array = centre_crop(array, parse_extent(crop, "--crop"))
