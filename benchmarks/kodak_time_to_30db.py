@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 
 from nint import fit, load_image
-from nint.report import environment, markdown_table, one_line, plot_curves
+from nint.report import environment, markdown_table, one_line, plot_comparison
 from nint.samplers import DISPLAY_NAMES
 
 DEFAULT_IMAGE = Path(__file__).resolve().parents[2] / "shared/data/images/kodak/kodim05.png"
@@ -103,9 +103,9 @@ def main() -> None:
         f"off the training clock; cap {args.max_seconds:g} s (— = target not reached).\n"
         f"{one_line(env)}"
     )
-    plot_curves(
+    plot_comparison(
         {label(n): r.history for n, r in results.items()},
-        args.out / "psnr_vs_time.png",
+        args.out,
         title=f"{args.image.name} {args.crop}",
         thresholds=(args.target,),
     )

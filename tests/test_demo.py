@@ -10,6 +10,7 @@ def test_demo_writes_table_plot_and_runs(tmp_path, capsys):
     for label in ("Stand.", "Unif.", "INT", "NINT", "s to 30 dB"):
         assert label in printed
     assert (out / "psnr_vs_time.png").stat().st_size > 0
+    assert (out / "psnr_vs_iteration.png").stat().st_size > 0
     table = (out / "table.md").read_text()
     assert table.count("\n| ") >= 5  # header, rule and four rows
     for name in STRATEGIES:

@@ -13,7 +13,7 @@ import numpy as np
 from skimage import data as skdata
 
 from .errors import NintError
-from .report import environment, markdown_table, one_line, plot_curves
+from .report import environment, markdown_table, one_line, plot_comparison
 from .report.run_folder import check_out
 from .samplers import DISPLAY_NAMES
 from .signals.image import ImageSignal, resize_to
@@ -98,9 +98,9 @@ def run_demo(
         f"costs more than a 20 % training step, which is why the iteration counts tell a "
         f"different story from the seconds.\n{one_line(env)}"
     )
-    plot_curves(
+    plot_comparison(
         {DISPLAY_NAMES[n]: r.history for n, r in results.items()},
-        out / "psnr_vs_time.png",
+        out,
         title=f"{image} {signal.width}x{signal.height}",
         thresholds=(25.0, 30.0),
     )
@@ -109,5 +109,5 @@ def run_demo(
     print(table)
     print()
     print(caption)
-    print(f"runs, table.md and psnr_vs_time.png are in {out}/")
+    print(f"runs, table.md, psnr_vs_time.png and psnr_vs_iteration.png are in {out}/")
     return results

@@ -25,7 +25,7 @@ def plot_curves(
         ax.plot([r[x] for r in rows], [r[metric] for r in rows], label=label, linewidth=1.6)
     for value in thresholds:
         ax.axhline(value, color="0.6", linestyle=":", linewidth=1)
-    ax.set_xlabel("training seconds" if x == "train_seconds" else x)
+    ax.set_xlabel({"train_seconds": "training seconds", "iteration": "iterations"}.get(x, x))
     ax.set_ylabel(metric.upper() + (" (dB)" if metric == "psnr" else ""))
     if title:
         ax.set_title(title)
@@ -35,3 +35,17 @@ def plot_curves(
     fig.savefig(path)
     plt.close(fig)
     return Path(path)
+
+
+def plot_comparison(
+    curves: Mapping[str, Sequence[Mapping[str, float]]],
+    folder: Path,
+    metric: str = "psnr",
+    title: str | None = None,
+    thresholds: Sequence[float] = (),
+) -> list[Path]:
+    """Side-by-side runs against training seconds and against iterations (two PNGs)."""
+    return [
+        plot_curves(curves, Path(folder) / f"{metric}_vs_{name}.png", metric, x, title, thresholds)
+        for name, x in (("time", "train_seconds"), ("iteration", "iteration"))
+    ]
