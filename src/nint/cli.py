@@ -33,7 +33,11 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--width", type=int, default=256, help="SIREN width (256)")
     g.add_argument("--depth", type=int, default=5, help="number of sine layers (5)")
     g.add_argument("--omega0", type=float, default=30.0, help="hidden-layer omega_0 (30)")
-    g.add_argument("--first-omega0", type=float, default=30.0, help="first-layer omega_0 (30)")
+    g.add_argument(
+        "--first-omega0",
+        type=float,
+        help="first-layer omega_0 (default: the signal's, 30 for images)",
+    )
     g.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (1e-4)")
     g.add_argument("--seed", type=int, default=0, help="seed of the model and sampler (0)")
     g.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
@@ -133,14 +137,25 @@ def cmd_fit(args: argparse.Namespace) -> int:
     check_budget(kwargs["iterations"], kwargs["seconds"])
     out = args.out or Path("runs") / f"{Path(args.signal).stem}-{args.strategy}"
     check_out(out, args.overwrite)
-    signal = load_signal(args.signal, size=args.size, crop=args.crop)
+    signal = load_signal(
+        args.signal,
+        size=args.size,
+        crop=args.crop,
+        start=args.start,
+        duration=args.duration,
+        coord_range=args.coord_range,
+    )
     result = fit(signal, args.strategy, progress=not args.quiet, **kwargs, **options)
     folder = result.save(out, overwrite=args.overwrite)
-    final, s = result.summary["final"], result.summary
+    s = result.summary
     print(
-        f"{folder}: PSNR {final['psnr']:.2f} dB, SSIM {final['ssim']:.4f} after "
-        f"{s['iterations']} iterations, {s['train_seconds']:.1f} s of training"
+        f"{folder}: {signal.headline(s['final'])} after {s['iterations']} iterations, "
+        f"{s['train_seconds']:.1f} s of training"
     )
+    for metric, reason in s["missing"].items():
+        print(f"  {metric} missing: {reason}")
+    for note in s["notes"]:
+        print(f"  note: {note}")
     return 0
 
 
@@ -175,12 +190,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("fit", help="fit one signal with one strategy and write a run folder")
-    p.add_argument("signal", help="an image file (any format Pillow reads)")
+    p.add_argument("signal", help="an image (any format Pillow reads) or audio (.wav .flac .ogg)")
     p.add_argument("--strategy", default="nint", help=f"one of {', '.join(SAMPLERS)} (nint)")
     p.add_argument("--out", help="run folder (default runs/<name>-<strategy>)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
-    p.add_argument("--size", help="resize to N (longer side) or WxH, after --crop")
-    p.add_argument("--crop", help="centre crop N x N or WxH, before --size")
+    g = p.add_argument_group("images")
+    g.add_argument("--size", help="resize to N (longer side) or WxH, after --crop")
+    g.add_argument("--crop", help="centre crop N x N or WxH, before --size")
+    g = p.add_argument_group("audio")
+    g.add_argument("--start", type=float, help="segment start in seconds (0)")
+    g.add_argument("--duration", type=float, help="segment length in seconds (to the end)")
+    g.add_argument(
+        "--coord-range", type=float, help="time coordinates span [-R, R] (100; first omega_0 30)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_sampler_options(p)
     _add_training_options(p)

@@ -157,6 +157,8 @@ def summarise(signal: Signal, history: list[dict[str, float]], timer: PartTimer,
         "reached_note": "first evaluation at or past the threshold (resolution: eval cadence)",
         "time_parts": {part: timer.totals.get(part, 0.0) for part in PARTS},
         "evaluations": len(history),
+        "missing": dict(signal.missing),
+        "notes": signal.notes(),
     }
 
 
@@ -175,7 +177,7 @@ def fit(
     width: int = 256,
     depth: int = 5,
     omega_0: float = 30.0,
-    first_omega_0: float = 30.0,
+    first_omega_0: float | None = None,
     forward_chunk: int | None | str = "auto",
     train_chunk: int | None | str = "auto",
     ntk_chunk_size: int | None | str = "auto",
@@ -190,7 +192,7 @@ def fit(
         signal: the signal (``nint.load_image`` ...).
         strategy: a registered name ("standard", "uniform", "int", "nint") or a sampler.
         model: the network; default a SIREN (depth x width, omega_0, first_omega_0) seeded by
-            ``seed``.
+            ``seed``; first_omega_0 None takes the signal's default (30 for images).
         iterations, seconds: the budget; training stops at whichever is reached first. Seconds
             are training-clock seconds (selection + forward/backward + optimiser, no evaluation).
         eval_every, eval_every_seconds: evaluation cadence in iterations or training seconds
@@ -238,6 +240,8 @@ def fit(
         sampler = make_sampler(strategy, signal.n_points, seed=seed, **sampler_options)
     if model is None:
         torch.manual_seed(seed)
+        if first_omega_0 is None:
+            first_omega_0 = signal.default_first_omega_0
         model = Siren(signal.in_features, signal.out_features, width, depth, omega_0, first_omega_0)
     model = model.to(dev)
     coords, targets = signal.coords.to(dev), signal.values.to(dev)

@@ -27,8 +27,12 @@ class Signal:
     modality: ClassVar[str] = ""
     thresholds: ClassVar[dict[str, tuple[float, ...]]] = {}
     lower_is_better: ClassVar[frozenset[str]] = frozenset()
-    #: the metric shown in progress bars and plotted against time
+    #: the metric shown in progress bars and plotted against time (always computable)
     primary_metric: ClassVar[str] = ""
+    #: (metric, label, format) of the one-line result the CLI prints
+    headline_metrics: ClassVar[tuple[tuple[str, str, str], ...]] = ()
+    #: the first-layer SIREN frequency that suits this modality's coordinates
+    default_first_omega_0: ClassVar[float] = 30.0
 
     def __init__(self, coords: torch.Tensor, values: torch.Tensor, name: str) -> None:
         if coords.ndim != 2 or values.ndim != 2 or coords.shape[0] != values.shape[0]:
@@ -39,6 +43,8 @@ class Signal:
         self.coords = coords
         self.values = values
         self.name = name
+        #: metric -> why it could not be computed, from the last ``evaluate``
+        self.missing: dict[str, str] = {}
 
     @property
     def n_points(self) -> int:
@@ -52,9 +58,22 @@ class Signal:
     def out_features(self) -> int:
         return self.values.shape[1]
 
-    def evaluate(self, prediction: torch.Tensor) -> dict[str, float]:
-        """Metrics of a full (N, C) prediction."""
+    def evaluate(self, prediction: torch.Tensor) -> dict[str, float | None]:
+        """Metrics of a full (N, C) prediction. A metric that cannot be computed is None, with
+        its reason in ``self.missing``; it is never reported as a number."""
         raise NotImplementedError
+
+    def notes(self) -> list[str]:
+        """Remarks a reader of the results needs (e.g. resampling done for a metric)."""
+        return []
+
+    def headline(self, final: dict[str, Any]) -> str:
+        """One line of final metrics, e.g. 'PSNR 31.20 dB, SSIM 0.9512'."""
+        parts = []
+        for key, label, fmt in self.headline_metrics:
+            value = final.get(key)
+            parts.append(f"{label} " + ("missing" if value is None else format(value, fmt)))
+        return ", ".join(parts)
 
     def save_reconstruction(self, prediction: torch.Tensor, folder: Path) -> list[Path]:
         """Write the reconstruction in the modality's native format; returns the files."""

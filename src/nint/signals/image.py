@@ -130,6 +130,7 @@ class ImageSignal(Signal):
     modality = "image"
     thresholds = {"psnr": (25.0, 30.0, 35.0), "ssim": (0.8, 0.9)}
     primary_metric = "psnr"
+    headline_metrics = (("psnr", "PSNR", ".2f"), ("ssim", "SSIM", ".4f"))
 
     def __init__(self, image: np.ndarray, name: str = "image") -> None:
         if image.ndim == 2:
@@ -150,7 +151,7 @@ class ImageSignal(Signal):
         array = prediction.detach().float().cpu().numpy().reshape(self.image.shape)
         return np.clip(array, 0.0, 1.0)
 
-    def evaluate(self, prediction: torch.Tensor) -> dict[str, float]:
+    def evaluate(self, prediction: torch.Tensor) -> dict[str, float | None]:
         pred = self.as_image(prediction)
         mse = float(np.mean((pred - self.image) ** 2, dtype=np.float64))
         return {"mse": mse, "psnr": psnr(pred, self.image), "ssim": ssim(pred, self.image)}

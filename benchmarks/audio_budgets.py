@@ -1,0 +1,84 @@
+"""Audio fitting under training-clock budgets, the seed's Table 6 on one clip.
+
+Fits the first 2 s of LibriSpeech 121-121726-0000 with Stand., Unif., INT and NINT (B = 20 %) in
+one run and prints SI-SNR / STOI / PESQ at each budget. The seed's budgets are 3, 10 and 15 s on
+a GPU; on a CPU they are multiplied by --scale (10 by default). Each strategy is fitted once, up
+to the largest budget, and evaluated every --eval-every-seconds of training clock; the value at a
+budget is the first evaluation at or past it (at most one iteration later).
+
+    python benchmarks/audio_budgets.py                 # about 11 minutes on a 2-core CPU
+    python benchmarks/audio_budgets.py --step          # also Unif./INT/NINT with the step scheduler
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from nint import fit
+from nint.report import environment, markdown_table, one_line
+from nint.samplers import DISPLAY_NAMES
+from nint.signals import load_audio
+
+CLIP = (
+    Path(__file__).resolve().parents[2]
+    / "shared/data/audio/librispeech/test-clean/121/121726/121-121726-0000.flac"
+)
+SEED_BUDGETS = (3.0, 10.0, 15.0)
+METRICS = (("si_snr", "SI-SNR", ".2f"), ("stoi", "STOI", ".3f"), ("pesq", "PESQ", ".3f"))
+
+
+def at_budget(history: list[dict], seconds: float) -> dict:
+    """The first evaluation at or past ``seconds`` of training clock (else the last one)."""
+    return next((row for row in history if row["train_seconds"] >= seconds), history[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clip", type=Path, default=CLIP)
+    ap.add_argument("--duration", type=float, default=2.0, help="seconds of audio from the start")
+    ap.add_argument("--scale", type=float, default=10.0, help="CPU budget = seed budget x scale")
+    ap.add_argument("--eval-every-seconds", type=float, default=5.0)
+    ap.add_argument("--strategies", default="standard,uniform,int,nint")
+    ap.add_argument("--step", action="store_true", help="add the step-scheduler variants")
+    args = ap.parse_args()
+
+    signal = load_audio(args.clip, duration=args.duration)
+    budgets = [b * args.scale for b in SEED_BUDGETS]
+    runs = [(name, "constant") for name in args.strategies.split(",")]
+    if args.step:
+        runs += [(name, "step") for name in ("uniform", "int", "nint")]
+    rows = []
+    for name, scheduler in runs:
+        label = DISPLAY_NAMES.get(name, name) + (" (step)" if scheduler == "step" else "")
+        print(f"{label} ...", flush=True)
+        extra = {} if name == "standard" else {"scheduler": scheduler}
+        result = fit(
+            signal,
+            name,
+            seconds=budgets[-1],
+            eval_every_seconds=args.eval_every_seconds,
+            progress=True,
+            **extra,
+        )
+        row: list[object] = [label]
+        for budget in budgets:
+            values = at_budget(result.history, budget)
+            row += [values.get(key) for key, _, _ in METRICS]
+        rows.append(row)
+    header = ["Strategy"] + [
+        f"{label} @ {budget:g} s" for budget in budgets for _, label, _ in METRICS
+    ]
+    print()
+    print(markdown_table(header, rows))
+    print(
+        f"\n{args.clip.name}, first {args.duration:g} s at {signal.rate} Hz; SIREN 5x256, time in "
+        f"[-{signal.coord_range:g}, {signal.coord_range:g}], first omega_0 30, Adam 1e-4, "
+        f"B = 20 %; budgets = seed's 3/10/15 s x {args.scale:g} of training clock; evaluation "
+        f"every {args.eval_every_seconds:g} s off the clock. (step) = INT's step scheduler."
+    )
+    print(one_line(environment()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""Mel spectrograms and the ground-truth / reconstruction figure of an audio fit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from scipy.signal import stft  # noqa: E402
+
+
+def hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
+    """HTK mel scale: 2595 log10(1 + f / 700)."""
+    return 2595.0 * np.log10(1.0 + np.asarray(hz, dtype=np.float64) / 700.0)
+
+
+def mel_to_hz(mel: np.ndarray | float) -> np.ndarray:
+    return 700.0 * (10.0 ** (np.asarray(mel, dtype=np.float64) / 2595.0) - 1.0)
+
+
+def mel_filterbank(rate: int, n_fft: int, n_mels: int) -> np.ndarray:
+    """(n_mels, n_fft // 2 + 1) triangular filters, equally spaced on the mel scale."""
+    freqs = np.linspace(0.0, rate / 2.0, n_fft // 2 + 1)
+    edges = mel_to_hz(np.linspace(0.0, hz_to_mel(rate / 2.0), n_mels + 2))
+    lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    rising = (freqs[None, :] - lower) / (centre - lower)
+    falling = (upper - freqs[None, :]) / (upper - centre)
+    return np.clip(np.minimum(rising, falling), 0.0, None)
+
+
+def mel_spectrogram(
+    audio: np.ndarray, rate: int, n_fft: int = 1024, hop: int = 256, n_mels: int = 80
+) -> np.ndarray:
+    """(n_mels, frames) mel power spectrogram in dB (floor at -100 dB) of (T,) audio."""
+    n_fft = min(n_fft, max(16, len(audio)))
+    _, _, spec = stft(audio, fs=rate, nperseg=n_fft, noverlap=n_fft - min(hop, n_fft // 2))
+    power = np.abs(spec) ** 2
+    mel = mel_filterbank(rate, n_fft, n_mels) @ power
+    return 10.0 * np.log10(np.maximum(mel, 1e-10))
+
+
+def plot_audio_comparison(
+    panels: dict[str, np.ndarray], rate: int, path: Path, title: str | None = None
+) -> Path:
+    """Mel spectrogram above waveform, one column per panel (e.g. ground truth, reconstruction)."""
+    specs = {name: mel_spectrogram(audio, rate) for name, audio in panels.items()}
+    vmax = max(float(s.max()) for s in specs.values())
+    peak = 1.05 * max(float(np.max(np.abs(audio))) for audio in panels.values())
+    fig, axes = plt.subplots(
+        2,
+        len(panels),
+        figsize=(4.2 * len(panels), 5.0),
+        dpi=110,
+        squeeze=False,
+        gridspec_kw={"height_ratios": [2, 1]},
+    )
+    for col, (name, audio) in enumerate(panels.items()):
+        seconds = len(audio) / rate
+        ax = axes[0, col]
+        ax.imshow(
+            specs[name],
+            origin="lower",
+            aspect="auto",
+            cmap="magma",
+            vmin=vmax - 80.0,
+            vmax=vmax,
+            extent=(0.0, seconds, 0.0, float(hz_to_mel(rate / 2))),
+        )
+        ax.set_title(name)
+        ax.set_ylabel("mel" if col == 0 else "")
+        ax = axes[1, col]
+        ax.plot(np.arange(len(audio)) / rate, audio, linewidth=0.4, color="tab:blue")
+        ax.set_xlim(0.0, seconds)
+        ax.set_ylim(-peak, peak)  # one amplitude scale for every panel
+        ax.set_xlabel("seconds")
+        ax.set_ylabel("amplitude" if col == 0 else "")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)

@@ -1,0 +1,207 @@
+"""Audio: WAV, FLAC and OGG files (soundfile) as time coordinates and amplitude targets.
+
+Sample t of a T-sample clip is coordinate -R + 2 R t / (T - 1) in [-R, R] (R = ``coord_range``).
+The clip is mixed down to mono and its amplitude divided by its peak |x|, so targets lie in
+[-1, 1]; reconstructions are scaled back before they are written or scored.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+import torch
+
+from ..errors import NintError
+from ..metrics.audio import Missing, pesq_wb, resampling_note, si_snr, stoi
+from .base import Signal
+
+AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".oga"})
+# Chosen by measurement on LibriSpeech (docs/audio.md): time in [-100, 100] with a first-layer
+# omega_0 of 30, i.e. sine frequencies up to 30 * 100 = 3000 per unit of normalised time.
+DEFAULT_COORD_RANGE = 100.0
+DEFAULT_FIRST_OMEGA_0 = 30.0
+# Colours of the selection picture per part (matplotlib names).
+PART_COLOURS = {"ntk": "red", "error": "orange", "random": "tab:blue", "all": "tab:green"}
+
+
+class AudioSignal(Signal):
+    """A mono clip: coords (T, 1) in [-R, R], values (T, 1) = samples / peak."""
+
+    modality = "audio"
+    thresholds = {"si_snr": (5.0, 10.0, 15.0)}
+    primary_metric = "si_snr"
+    headline_metrics = (
+        ("si_snr", "SI-SNR", ".2f"),
+        ("stoi", "STOI", ".3f"),
+        ("pesq", "PESQ", ".3f"),
+    )
+    default_first_omega_0 = DEFAULT_FIRST_OMEGA_0
+
+    def __init__(
+        self,
+        samples: np.ndarray,
+        rate: int,
+        name: str = "audio",
+        coord_range: float = DEFAULT_COORD_RANGE,
+        start: float = 0.0,
+    ) -> None:
+        samples = np.asarray(samples, dtype=np.float64).ravel()
+        if samples.size < 2:
+            raise NintError(f"an audio clip needs at least 2 samples, got {samples.size}")
+        if not coord_range > 0:
+            raise NintError(f"the coordinate range must be positive, got {coord_range}")
+        peak = float(np.max(np.abs(samples)))
+        if peak == 0.0:
+            raise NintError("the audio clip is silent (all samples are zero)")
+        self.samples = samples
+        self.rate = int(rate)
+        self.peak = peak
+        self.coord_range = float(coord_range)
+        self.start = float(start)
+        coords = torch.linspace(-self.coord_range, self.coord_range, samples.size)[:, None]
+        values = torch.from_numpy((samples / peak).astype(np.float32))[:, None]
+        super().__init__(coords, values, name)
+
+    @property
+    def seconds(self) -> float:
+        return self.samples.size / self.rate
+
+    def as_audio(self, prediction: torch.Tensor) -> np.ndarray:
+        """(T, 1) prediction -> (T,) float64 samples at the clip's original scale."""
+        return prediction.detach().double().cpu().numpy().ravel() * self.peak
+
+    def evaluate(self, prediction: torch.Tensor) -> dict[str, float | None]:
+        audio = self.as_audio(prediction)
+        metrics: dict[str, float | None] = {
+            "mse": float(np.mean((audio - self.samples) ** 2)),
+            "si_snr": si_snr(audio, self.samples),
+        }
+        self.missing = {}
+        for key, value in (
+            ("stoi", stoi(audio, self.samples, self.rate)),
+            ("pesq", pesq_wb(audio, self.samples, self.rate)),
+        ):
+            if isinstance(value, Missing):
+                metrics[key] = None
+                self.missing[key] = value.reason
+            else:
+                metrics[key] = value
+        return metrics
+
+    def notes(self) -> list[str]:
+        note = resampling_note(self.rate)
+        return [note] if note else []
+
+    def save_reconstruction(self, prediction: torch.Tensor, folder: Path) -> list[Path]:
+        """reconstruction.wav (float32, original rate; may exceed [-1, 1] where the fit
+        overshoots) and spectrogram.png (mel spectrogram and waveform, truth vs fit)."""
+        from ..report.spectrogram import plot_audio_comparison
+
+        audio = self.as_audio(prediction)
+        wav = Path(folder) / "reconstruction.wav"
+        sf.write(wav, audio.astype(np.float32), self.rate, subtype="FLOAT")
+        figure = plot_audio_comparison(
+            {"ground truth": self.samples, "reconstruction": audio},
+            self.rate,
+            Path(folder) / "spectrogram.png",
+            title=self.name,
+        )
+        return [wav, figure]
+
+    def save_selection(self, parts: dict[str, torch.Tensor], folder: Path) -> list[Path]:
+        """The waveform with the chosen samples marked, coloured by part."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        t = np.arange(self.samples.size) / self.rate + self.start
+        fig, ax = plt.subplots(figsize=(9, 3), dpi=110)
+        ax.plot(t, self.samples, color="0.75", linewidth=0.4)
+        for part, indices in parts.items():
+            idx = indices.cpu().numpy()
+            ax.scatter(
+                t[idx],
+                self.samples[idx],
+                s=1.0,
+                color=PART_COLOURS.get(part, "k"),
+                label=f"{part} ({idx.size})",
+            )
+        ax.set_xlabel("seconds")
+        ax.set_ylabel("amplitude")
+        ax.legend(loc="upper right", markerscale=6, fontsize=8)
+        fig.tight_layout()
+        path = Path(folder) / "selection.png"
+        fig.savefig(path)
+        plt.close(fig)
+        return [path]
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            **super().describe(),
+            "rate": self.rate,
+            "seconds": self.seconds,
+            "start": self.start,
+            "coord_range": self.coord_range,
+            "peak": self.peak,
+            "normalisation": "samples divided by peak |x|",
+        }
+
+
+def load_audio(
+    path: str | Path,
+    start: float | None = None,
+    duration: float | None = None,
+    coord_range: float | None = None,
+) -> AudioSignal:
+    """Read a WAV, FLAC or OGG file (or a segment of it) as a mono signal.
+
+    Args:
+        path: the audio file; several channels are averaged to mono.
+        start: segment start in seconds (0).
+        duration: segment length in seconds (to the end of the clip).
+        coord_range: R of the time coordinates in [-R, R] (100).
+
+    Raises:
+        NintError: a missing, unreadable, empty or silent file, or a segment outside the clip.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise NintError(f"no such file: {path}")
+    if path.is_dir():
+        raise NintError(f"{path} is a folder, not an audio file")
+    try:
+        info = sf.info(str(path))
+    except (sf.SoundFileError, RuntimeError, TypeError) as exc:
+        # libsndfile's message repeats the path: keep only its reason
+        reason = str(exc).rsplit(": ", 1)[-1].strip().rstrip(".") or "unknown format"
+        raise NintError(f"cannot read {path} as audio ({reason})") from None
+    if info.frames == 0:
+        raise NintError(f"{path} holds no audio samples")
+    length = info.frames / info.samplerate
+    start = 0.0 if start is None else float(start)
+    if not 0.0 <= start < length:
+        raise NintError(f"--start {start:g} s is outside the clip ({length:.3f} s long)")
+    if duration is not None and not duration > 0:
+        raise NintError(f"--duration must be positive seconds, got {duration:g}")
+    if duration is not None and start + duration > length + 1e-9:
+        end = start + duration
+        raise NintError(
+            f"the segment {start:g}-{end:g} s ends after the clip ({length:.3f} s long)"
+        )
+    first = int(round(start * info.samplerate))
+    count = -1 if duration is None else int(round(duration * info.samplerate))
+    try:
+        data, rate = sf.read(str(path), start=first, frames=count, dtype="float64", always_2d=True)
+    except (sf.SoundFileError, RuntimeError) as exc:
+        raise NintError(f"cannot decode {path} ({exc})") from None
+    return AudioSignal(
+        data.mean(axis=1),
+        rate,
+        name=path.stem,
+        coord_range=DEFAULT_COORD_RANGE if coord_range is None else coord_range,
+        start=start,
+    )
