@@ -13,6 +13,7 @@ budget is the first evaluation at or past it (at most one iteration later).
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
 
 from nint import fit
@@ -41,7 +42,10 @@ def main() -> None:
     ap.add_argument("--eval-every-seconds", type=float, default=5.0)
     ap.add_argument("--strategies", default="standard,uniform,int,nint")
     ap.add_argument("--step", action="store_true", help="add the step-scheduler variants")
+    ap.add_argument("--out", type=Path, default=Path("runs/bench-audio"), help="run folders")
     args = ap.parse_args()
+    if args.out.exists():
+        shutil.rmtree(args.out)
 
     signal = load_audio(args.clip, duration=args.duration)
     budgets = [b * args.scale for b in SEED_BUDGETS]
@@ -61,23 +65,31 @@ def main() -> None:
             progress=True,
             **extra,
         )
+        result.save(args.out / label.replace(" (step)", "-step").replace(".", "").lower())
         row: list[object] = [label]
         for budget in budgets:
             values = at_budget(result.history, budget)
-            row += [values.get(key) for key, _, _ in METRICS]
+            # a missing metric stays None (printed as a dash), never 0
+            row += [
+                None if values.get(key) is None else format(values[key], fmt)
+                for key, _, fmt in METRICS
+            ]
         rows.append(row)
     header = ["Strategy"] + [
         f"{label} @ {budget:g} s" for budget in budgets for _, label, _ in METRICS
     ]
+    table = markdown_table(header, rows)
     print()
-    print(markdown_table(header, rows))
+    print(table)
     print(
         f"\n{args.clip.name}, first {args.duration:g} s at {signal.rate} Hz; SIREN 5x256, time in "
         f"[-{signal.coord_range:g}, {signal.coord_range:g}], first omega_0 30, Adam 1e-4, "
         f"B = 20 %; budgets = seed's 3/10/15 s x {args.scale:g} of training clock; evaluation "
-        f"every {args.eval_every_seconds:g} s off the clock. (step) = INT's step scheduler."
+        f"every {args.eval_every_seconds:g} s off the clock; (step) = INT's step scheduler; "
+        f"— = metric missing (see the run's summary.json)."
     )
     print(one_line(environment()))
+    (args.out / "table.md").write_text(table + "\n")
 
 
 if __name__ == "__main__":

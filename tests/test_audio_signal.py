@@ -92,6 +92,15 @@ def test_bad_audio(tmp_path, clip, kind, options, message):
         load_audio(path, **options)
 
 
+def test_ogg_vorbis(tmp_path):
+    path = tmp_path / "voice.ogg"
+    sf.write(path, chirp(0.5), 8000, format="OGG", subtype="VORBIS")
+    sig = load_signal(path)
+    assert isinstance(sig, AudioSignal) and sig.rate == 8000
+    assert abs(sig.n_points - 4000) < 100  # Vorbis may pad or trim a few samples
+    assert np.corrcoef(sig.samples[:3900], chirp(0.5)[:3900])[0, 1] > 0.99
+
+
 def test_options_must_fit_the_modality(clip):
     with pytest.raises(NintError, match="--crop does not apply to audio"):
         load_signal(clip, crop=10)

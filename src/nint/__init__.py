@@ -11,12 +11,22 @@ from .models import Siren
 from .ntk import error_scores, kernel_residual_product, ntk_scores
 from .samplers import SAMPLERS, Sampler, SelectionContext, make_sampler
 from .schedules import INTERVALS, SCHEDULERS, batch_ratio, sampling_interval
-from .signals import ImageSignal, Signal, load_image, load_signal
+from .signals import (
+    AudioSignal,
+    ImageSignal,
+    Signal,
+    list_utterances,
+    load_audio,
+    load_image,
+    load_signal,
+    load_utterances,
+)
 from .train import FitResult, fit
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AudioSignal",
     "FitResult",
     "INTERVALS",
     "ImageSignal",
@@ -31,8 +41,11 @@ __all__ = [
     "error_scores",
     "fit",
     "kernel_residual_product",
+    "list_utterances",
+    "load_audio",
     "load_image",
     "load_signal",
+    "load_utterances",
     "make_sampler",
     "ntk_scores",
     "sampling_interval",
