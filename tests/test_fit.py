@@ -52,7 +52,15 @@ def test_both_budgets_stop_at_the_first(signal):
 def test_thresholds_reported(signal):
     result = fit(signal, "standard", iterations=150, eval_every=10, lr=1e-3, **SMALL)
     reached = result.summary["reached"]
-    assert set(reached) == {"psnr>=25", "psnr>=30", "psnr>=35", "ssim>=0.8", "ssim>=0.9"}
+    assert set(reached) == {
+        "psnr>=25",
+        "psnr>=30",
+        "psnr>=35",
+        "ssim>=0.8",
+        "ssim>=0.9",
+        "lpips<=0.2",
+        "lpips<=0.1",
+    }
     hit = reached["psnr>=25"]
     assert hit is not None
     row = next(r for r in result.history if r["iteration"] == hit["iteration"])

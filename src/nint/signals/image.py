@@ -17,7 +17,9 @@ from PIL import Image, UnidentifiedImageError
 from skimage.transform import resize
 
 from ..errors import NintError
+from ..metrics.audio import Missing
 from ..metrics.image import psnr, ssim
+from ..metrics.lpips import lpips
 from .base import Signal
 
 # Colours of the selection picture, per part of a selection (RGB in [0, 1]).
@@ -128,9 +130,10 @@ class ImageSignal(Signal):
     """An image as a signal: coords (H*W, 2), values (H*W, C) with C = 1 or 3."""
 
     modality = "image"
-    thresholds = {"psnr": (25.0, 30.0, 35.0), "ssim": (0.8, 0.9)}
+    thresholds = {"psnr": (25.0, 30.0, 35.0), "ssim": (0.8, 0.9), "lpips": (0.2, 0.1)}
+    lower_is_better = frozenset({"lpips"})
     primary_metric = "psnr"
-    headline_metrics = (("psnr", "PSNR", ".2f"), ("ssim", "SSIM", ".4f"))
+    headline_metrics = (("psnr", "PSNR", ".2f"), ("ssim", "SSIM", ".4f"), ("lpips", "LPIPS", ".4f"))
 
     def __init__(self, image: np.ndarray, name: str = "image") -> None:
         if image.ndim == 2:
@@ -154,7 +157,19 @@ class ImageSignal(Signal):
     def evaluate(self, prediction: torch.Tensor) -> dict[str, float | None]:
         pred = self.as_image(prediction)
         mse = float(np.mean((pred - self.image) ** 2, dtype=np.float64))
-        return {"mse": mse, "psnr": psnr(pred, self.image), "ssim": ssim(pred, self.image)}
+        metrics: dict[str, float | None] = {
+            "mse": mse,
+            "psnr": psnr(pred, self.image),
+            "ssim": ssim(pred, self.image),
+        }
+        self.missing = {}
+        value = lpips(pred, self.image)
+        if isinstance(value, Missing):
+            metrics["lpips"] = None
+            self.missing["lpips"] = value.reason
+        else:
+            metrics["lpips"] = value
+        return metrics
 
     def save_reconstruction(self, prediction: torch.Tensor, folder: Path) -> list[Path]:
         path = Path(folder) / "reconstruction.png"
