@@ -15,7 +15,7 @@ def signal():
     return ImageSignal(synthetic_image(24, 24), name="synthetic")
 
 
-@pytest.mark.parametrize("strategy", ["standard", "uniform", "int", "nint"])
+@pytest.mark.parametrize("strategy", ["standard", "uniform", "int", "evos", "nint"])
 def test_fit_raises_psnr(signal, strategy):
     result = fit(signal, strategy, iterations=120, eval_every=20, lr=1e-3, **SMALL)
     first, last = result.history[0], result.history[-1]

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..errors import NintError
 from .base import Sampler, SelectionContext
+from .evos import EvosSampler
 from .int_ import IntSampler
 from .nint import NintSampler
 from .standard import StandardSampler
@@ -17,11 +18,18 @@ SAMPLERS: dict[str, type[Sampler]] = {
     "standard": StandardSampler,
     "uniform": UniformSampler,
     "int": IntSampler,
+    "evos": EvosSampler,
     "nint": NintSampler,
 }
 
 #: the names of the seed's tables
-DISPLAY_NAMES = {"standard": "Stand.", "uniform": "Unif.", "int": "INT", "nint": "NINT"}
+DISPLAY_NAMES = {
+    "standard": "Stand.",
+    "uniform": "Unif.",
+    "int": "INT",
+    "evos": "EVOS",
+    "nint": "NINT",
+}
 
 
 def make_sampler(name: str, n_points: int, **options: Any) -> Sampler:
