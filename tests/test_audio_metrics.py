@@ -5,7 +5,8 @@ import pytest
 import soundfile as sf
 from conftest import SHARED
 
-from nint.metrics.audio import Missing, pesq_wb, resampling_note, si_snr, stoi, to_metric_rate
+from nint.metrics import Missing
+from nint.metrics.audio import pesq_wb, resampling_note, si_snr, stoi, to_metric_rate
 
 CLIP = SHARED / "audio/librispeech/test-clean/121/121726/121-121726-0000.flac"
 needs_clip = pytest.mark.skipif(not CLIP.exists(), reason="no shared LibriSpeech data")

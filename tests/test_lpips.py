@@ -7,8 +7,8 @@ import torch
 from conftest import synthetic_image
 
 from nint import ImageSignal, fit
+from nint.metrics import Missing
 from nint.metrics import lpips as lp
-from nint.metrics.audio import Missing
 
 
 @pytest.fixture

@@ -10,20 +10,14 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 from scipy.signal import resample_poly
 
+from .missing import Missing
+
 METRIC_RATE = 16_000  # wide-band PESQ is defined at 16 kHz
-
-
-@dataclass(frozen=True)
-class Missing:
-    """A metric that could not be computed, and why."""
-
-    reason: str
 
 
 def si_snr(estimate: np.ndarray, reference: np.ndarray) -> float:

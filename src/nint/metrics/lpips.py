@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .audio import Missing
+from .missing import Missing
 
 ALEXNET_FILE = "alexnet-owt-7be5be79.pth"
 HEADS_FILE = "alex.pth"

@@ -15,8 +15,8 @@ import soundfile as sf
 import torch
 
 from ..errors import NintError
-from ..metrics.audio import Missing, pesq_wb, resampling_note, si_snr, stoi
-from .base import Signal
+from ..metrics.audio import pesq_wb, resampling_note, si_snr, stoi
+from .base import Signal, existing_file
 
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".oga"})
 # Chosen by measurement on LibriSpeech (docs/audio.md): time in [-100, 100] with a first-layer
@@ -80,15 +80,8 @@ class AudioSignal(Signal):
             "si_snr": si_snr(audio, self.samples),
         }
         self.missing = {}
-        for key, value in (
-            ("stoi", stoi(audio, self.samples, self.rate)),
-            ("pesq", pesq_wb(audio, self.samples, self.rate)),
-        ):
-            if isinstance(value, Missing):
-                metrics[key] = None
-                self.missing[key] = value.reason
-            else:
-                metrics[key] = value
+        self._record(metrics, "stoi", stoi(audio, self.samples, self.rate))
+        self._record(metrics, "pesq", pesq_wb(audio, self.samples, self.rate))
         return metrics
 
     def notes(self) -> list[str]:
@@ -168,11 +161,7 @@ def load_audio(
     Raises:
         NintError: a missing, unreadable, empty or silent file, or a segment outside the clip.
     """
-    path = Path(path)
-    if not path.exists():
-        raise NintError(f"no such file: {path}")
-    if path.is_dir():
-        raise NintError(f"{path} is a folder, not an audio file")
+    path = existing_file(path, "an audio")
     try:
         info = sf.info(str(path))
     except (sf.SoundFileError, RuntimeError, TypeError) as exc:

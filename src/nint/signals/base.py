@@ -12,6 +12,19 @@ from typing import Any, ClassVar
 
 import torch
 
+from ..errors import NintError
+from ..metrics.missing import Missing
+
+
+def existing_file(path: str | Path, kind: str) -> Path:
+    """``path`` as a Path; NintError if it does not exist or is a folder."""
+    path = Path(path)
+    if not path.exists():
+        raise NintError(f"no such file: {path}")
+    if path.is_dir():
+        raise NintError(f"{path} is a folder, not {kind} file")
+    return path
+
 
 class Signal:
     """Base class for a fitted signal.
@@ -62,6 +75,14 @@ class Signal:
         """Metrics of a full (N, C) prediction. A metric that cannot be computed is None, with
         its reason in ``self.missing``; it is never reported as a number."""
         raise NotImplementedError
+
+    def _record(self, metrics: dict[str, float | None], key: str, value: float | Missing) -> None:
+        """Store a metric that may be missing: None in ``metrics``, the reason in ``missing``."""
+        if isinstance(value, Missing):
+            metrics[key] = None
+            self.missing[key] = value.reason
+        else:
+            metrics[key] = value
 
     def notes(self) -> list[str]:
         """Remarks a reader of the results needs (e.g. resampling done for a metric)."""

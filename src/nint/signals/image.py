@@ -17,10 +17,9 @@ from PIL import Image, UnidentifiedImageError
 from skimage.transform import resize
 
 from ..errors import NintError
-from ..metrics.audio import Missing
 from ..metrics.image import psnr, ssim
 from ..metrics.lpips import lpips
-from .base import Signal
+from .base import Signal, existing_file
 
 # Colours of the selection picture, per part of a selection (RGB in [0, 1]).
 PART_COLOURS = {
@@ -163,12 +162,7 @@ class ImageSignal(Signal):
             "ssim": ssim(pred, self.image),
         }
         self.missing = {}
-        value = lpips(pred, self.image)
-        if isinstance(value, Missing):
-            metrics["lpips"] = None
-            self.missing["lpips"] = value.reason
-        else:
-            metrics["lpips"] = value
+        self._record(metrics, "lpips", lpips(pred, self.image))
         return metrics
 
     def save_reconstruction(self, prediction: torch.Tensor, folder: Path) -> list[Path]:
@@ -216,11 +210,7 @@ def load_image(
     Raises:
         NintError: missing or unreadable file, or a crop larger than the image.
     """
-    path = Path(path)
-    if not path.exists():
-        raise NintError(f"no such file: {path}")
-    if path.is_dir():
-        raise NintError(f"{path} is a folder, not an image file")
+    path = existing_file(path, "an image")
     try:
         if is_16bit_colour_png(path):
             array = read_16bit_colour_png(path)
