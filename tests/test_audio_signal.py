@@ -69,6 +69,7 @@ def test_load_segment_stereo_and_coordinates(tmp_path):
         ("png", {}, "cannot read"),
         ("empty", {}, "no audio samples"),
         ("silent", {}, "silent"),
+        ("constant", {}, "silent"),
         ("clip", {"start": 0.5}, "outside the clip"),
         ("clip", {"start": -1}, "outside the clip"),
         ("clip", {"start": 0.25, "duration": 0.5}, "ends after the clip"),
@@ -88,6 +89,8 @@ def test_bad_audio(tmp_path, clip, kind, options, message):
         sf.write(path, np.zeros(0), 8000)
     elif kind == "silent":
         sf.write(path, np.zeros(800), 8000)
+    elif kind == "constant":
+        sf.write(path, np.full(800, 0.25), 8000)
     with pytest.raises(NintError, match=message):
         load_audio(path, **options)
 

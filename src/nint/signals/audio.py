@@ -53,9 +53,9 @@ class AudioSignal(Signal):
             raise NintError(f"an audio clip needs at least 2 samples, got {samples.size}")
         if not coord_range > 0:
             raise NintError(f"the coordinate range must be positive, got {coord_range}")
+        if np.all(samples == samples[0]):  # SI-SNR is undefined against a constant reference
+            raise NintError("the audio clip is silent (all samples are equal)")
         peak = float(np.max(np.abs(samples)))
-        if peak == 0.0:
-            raise NintError("the audio clip is silent (all samples are zero)")
         self.samples = samples
         self.rate = int(rate)
         self.peak = peak
