@@ -17,7 +17,9 @@ def test_si_snr_hand_cases():
     assert si_snr(r, r) == math.inf
     assert si_snr(3.0 * r, r) == math.inf  # scale invariant
     assert si_snr(r + 5.0, r) == math.inf  # offset removed (zero-mean)
+    assert si_snr(np.full(4, 3.0), r) == -math.inf  # a constant recovers nothing
     noise = 0.5 * np.array([1.0, 1.0, -1.0, -1.0])  # zero-mean, orthogonal to r
+    assert si_snr(noise, r) == -math.inf
     # ||r||^2 = 4, ||noise||^2 = 1
     assert si_snr(r + noise, r) == pytest.approx(10 * math.log10(4.0))
     assert si_snr(2.0 * (r + noise), r) == pytest.approx(10 * math.log10(4.0))

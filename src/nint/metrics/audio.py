@@ -25,7 +25,8 @@ def si_snr(estimate: np.ndarray, reference: np.ndarray) -> float:
 
     Both signals are made zero-mean; the estimate is projected on the reference,
     s = (<e, r> / ||r||^2) r, and SI-SNR = 10 log10(||s||^2 / ||e - s||^2).
-    Returns ``inf`` when the estimate is an exact scaled copy.
+    Returns ``inf`` when the estimate is an exact scaled copy and ``-inf`` when it holds no
+    component of the reference (a constant or an orthogonal estimate).
 
     Args:
         estimate, reference: (T,) float arrays of the same length.
@@ -40,10 +41,12 @@ def si_snr(estimate: np.ndarray, reference: np.ndarray) -> float:
         raise ValueError("SI-SNR is undefined for a silent (constant) reference")
     target = (np.dot(e, r) / energy) * r
     noise = e - target
-    noise_energy = float(np.dot(noise, noise))
+    target_energy, noise_energy = float(np.dot(target, target)), float(np.dot(noise, noise))
+    if target_energy == 0.0:  # nothing of the reference in the estimate (a constant included)
+        return -math.inf
     if noise_energy == 0.0:
         return math.inf
-    return 10.0 * math.log10(float(np.dot(target, target)) / noise_energy)
+    return 10.0 * math.log10(target_energy / noise_energy)
 
 
 def to_metric_rate(signal: np.ndarray, rate: int) -> np.ndarray:
