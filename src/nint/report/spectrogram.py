@@ -1,4 +1,5 @@
-"""Mel spectrograms and the ground-truth / reconstruction figure of an audio fit."""
+"""Audio figures: mel spectrograms, the ground-truth / reconstruction figure of a fit, and the
+waveform with the samples a selection chose."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.signal import stft  # noqa: E402
+
+# Colours of the selection picture per part (matplotlib names).
+PART_COLOURS = {"ntk": "red", "error": "orange", "random": "tab:blue", "all": "tab:green"}
 
 
 def hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
@@ -79,6 +83,34 @@ def plot_audio_comparison(
         ax.set_ylabel("amplitude" if col == 0 else "")
     if title:
         fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_selected_samples(
+    audio: np.ndarray,
+    rate: int,
+    parts: dict[str, np.ndarray],
+    path: Path,
+    start: float = 0.0,
+) -> Path:
+    """(T,) waveform in grey with the samples of each part (index arrays) marked in colour."""
+    t = np.arange(audio.size) / rate + start
+    fig, ax = plt.subplots(figsize=(9, 3), dpi=110)
+    ax.plot(t, audio, color="0.75", linewidth=0.4)
+    for part, idx in parts.items():
+        ax.scatter(
+            t[idx],
+            audio[idx],
+            s=1.0,
+            color=PART_COLOURS.get(part, "k"),
+            label=f"{part} ({idx.size})",
+        )
+    ax.set_xlabel("seconds")
+    ax.set_ylabel("amplitude")
+    ax.legend(loc="upper right", markerscale=6, fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

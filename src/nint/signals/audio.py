@@ -23,8 +23,6 @@ AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".oga"})
 # omega_0 of 30, i.e. sine frequencies up to 30 * 100 = 3000 per unit of normalised time.
 DEFAULT_COORD_RANGE = 100.0
 DEFAULT_FIRST_OMEGA_0 = 30.0
-# Colours of the selection picture per part (matplotlib names).
-PART_COLOURS = {"ntk": "red", "error": "orange", "random": "tab:blue", "all": "tab:green"}
 
 
 class AudioSignal(Signal):
@@ -106,30 +104,12 @@ class AudioSignal(Signal):
 
     def save_selection(self, parts: dict[str, torch.Tensor], folder: Path) -> list[Path]:
         """The waveform with the chosen samples marked, coloured by part."""
-        import matplotlib
+        from ..report.spectrogram import plot_selected_samples
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        t = np.arange(self.samples.size) / self.rate + self.start
-        fig, ax = plt.subplots(figsize=(9, 3), dpi=110)
-        ax.plot(t, self.samples, color="0.75", linewidth=0.4)
-        for part, indices in parts.items():
-            idx = indices.cpu().numpy()
-            ax.scatter(
-                t[idx],
-                self.samples[idx],
-                s=1.0,
-                color=PART_COLOURS.get(part, "k"),
-                label=f"{part} ({idx.size})",
-            )
-        ax.set_xlabel("seconds")
-        ax.set_ylabel("amplitude")
-        ax.legend(loc="upper right", markerscale=6, fontsize=8)
-        fig.tight_layout()
-        path = Path(folder) / "selection.png"
-        fig.savefig(path)
-        plt.close(fig)
+        marks = {part: idx.cpu().numpy() for part, idx in parts.items()}
+        path = plot_selected_samples(
+            self.samples, self.rate, marks, Path(folder) / "selection.png", start=self.start
+        )
         return [path]
 
     def describe(self) -> dict[str, Any]:
