@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from .errors import NintError
-from .samplers import SAMPLERS, sampler_options
+from .samplers import SAMPLERS, check_strategy, sampler_options
 from .schedules import INTERVALS, SCHEDULERS
 
 
@@ -130,8 +130,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from .signals import load_signal
     from .train import check_budget, fit
 
-    if args.strategy not in SAMPLERS:
-        raise NintError(f"unknown strategy {args.strategy!r}; choose from {', '.join(SAMPLERS)}")
+    check_strategy(args.strategy)
     options = sampler_kwargs(args, args.strategy)
     kwargs = _fit_kwargs(args)
     check_budget(kwargs["iterations"], kwargs["seconds"])

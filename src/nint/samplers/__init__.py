@@ -34,8 +34,7 @@ DISPLAY_NAMES = {
 
 def make_sampler(name: str, n_points: int, **options: Any) -> Sampler:
     """Build a registered sampler. Unknown names and options raise ``NintError``."""
-    if name not in SAMPLERS:
-        raise NintError(f"unknown strategy {name!r}; choose from {', '.join(SAMPLERS)}")
+    check_strategy(name)
     accepted = sampler_options(name)
     unknown = sorted(set(options) - set(accepted))
     if unknown:
@@ -43,6 +42,13 @@ def make_sampler(name: str, n_points: int, **options: Any) -> Sampler:
             f"strategy {name!r} does not take {', '.join(unknown)}; it takes {', '.join(accepted)}"
         )
     return SAMPLERS[name](n_points, **options)
+
+
+def check_strategy(name: str) -> str:
+    """``name`` if it is registered, else NintError listing the registered names."""
+    if name not in SAMPLERS:
+        raise NintError(f"unknown strategy {name!r}; choose from {', '.join(SAMPLERS)}")
+    return name
 
 
 def sampler_options(name: str) -> list[str]:
@@ -62,6 +68,7 @@ __all__ = [
     "DISPLAY_NAMES",
     "Sampler",
     "SelectionContext",
+    "check_strategy",
     "make_sampler",
     "sampler_options",
 ]
