@@ -8,7 +8,7 @@ from conftest import SHARED
 
 from nint import NintError, fit
 from nint.cli import main
-from nint.samplers import SAMPLERS
+from nint.samplers import IMAGE_ONLY, SAMPLERS
 from nint.signals import AudioSignal, list_utterances, load_audio, load_signal
 
 ROOT = SHARED / "audio/librispeech/test-clean"
@@ -117,7 +117,7 @@ def test_short_fit_raises_si_snr(clip):
     assert last["si_snr"] > first["si_snr"] + 5
 
 
-@pytest.mark.parametrize("strategy", list(SAMPLERS))
+@pytest.mark.parametrize("strategy", [s for s in SAMPLERS if s not in IMAGE_ONLY])
 def test_every_sampler_and_schedule_fits_audio(clip, strategy):
     sig = load_audio(clip)
     r = fit(
@@ -184,6 +184,9 @@ def test_cli_end_to_end(clip, tmp_path, capsys):
         (["--start", "9"], "outside the clip"),
         (["--duration", "2"], "ends after the clip"),
         (["--crop", "4"], "does not apply to audio"),
+        (["--strategy", "soft"], "needs an image"),
+        (["--strategy", "egra"], "needs an image"),
+        (["--strategy", "evos", "--evos-crossover"], "needs an image"),
     ],
 )
 def test_cli_bad_audio_input(clip, tmp_path, capsys, extra, message):

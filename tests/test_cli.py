@@ -125,6 +125,11 @@ def test_every_option_reaches_the_sampler(image, tmp_path):
         (["{image}", "--dense2-every", "0"], "dense2"),
         (["{image}", "--xi", "1.5"], "xi"),
         (["{image}", "--size", "0"], "positive"),
+        (["{image}", "--anchor-ratio", "0.1"], "--anchor-ratio does not apply"),
+        (["{image}", "--strategy", "evos", "--langevin-step", "3"], "does not apply"),
+        (["{image}", "--strategy", "nint", "--evos-crossover"], "--evos-crossover does not"),
+        (["{image}", "--strategy", "expansive", "--anchor-ratio", "0.5"], "anchor_ratio"),
+        (["{image}", "--strategy", "soft", "--uniform-share", "2"], "uniform_share"),
     ],
 )
 def test_bad_input_is_one_line_and_no_folder(args, message, image, tmp_path, capsys):

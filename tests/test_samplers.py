@@ -2,11 +2,13 @@
 
 import pytest
 import torch
+from conftest import synthetic_image
 
 from nint import Siren
-from nint.samplers import SAMPLERS, SelectionContext, make_sampler
+from nint.samplers import SAMPLERS, SelectionContext, StepFeedback, make_sampler
 from nint.select import count_for_ratio
 from nint.signals.image import grid_coords
+from nint.train import train_step
 
 SETTINGS = [
     {},
@@ -17,8 +19,13 @@ SETTINGS = [
 CASES = [(name, s) for name in SAMPLERS for s in SETTINGS] + [
     ("nint", {"variant": "official"}),
     ("nint", {"variant": "official", "ratio": 0.3, "interval": "decremental"}),
+    ("evos", {"crossover": True}),
+    ("expansive", {"ratio": 0.3, "anchor_ratio": 0.05}),
 ]
 N_SIDE, STEPS, TOTAL = 20, 6, 10
+
+
+RASTER = synthetic_image(N_SIDE, N_SIDE)
 
 
 @pytest.fixture(scope="module")
@@ -26,16 +33,31 @@ def problem():
     torch.manual_seed(0)
     model = Siren(2, 3, width=16, depth=2)
     coords = grid_coords(N_SIDE, N_SIDE)
-    targets = torch.rand(coords.shape[0], 3)
+    targets = torch.from_numpy(RASTER.reshape(-1, 3).copy())
     return model, coords, targets
 
 
+def sampler_for(name, n, **settings):
+    return make_sampler(name, n, raster=RASTER, **settings)
+
+
 def run(sampler, problem, steps):
+    """Select at each step as the trainer does, feeding back the training step when asked."""
     model, coords, targets = problem
     out = []
     for t in steps:
         ctx = SelectionContext(model, coords, targets, progress=t / TOTAL, ntk_chunk_size=150)
-        out.append(sampler.select(t, ctx))
+        idx = sampler.select(t, ctx)
+        out.append(idx)
+        if sampler.reweights or sampler.wants_feedback:
+            step = train_step(
+                model, coords, targets, idx, 64,
+                weigh=sampler.loss_weights if sampler.reweights else None,
+                keep_errors=sampler.wants_feedback, coord_grad=sampler.wants_coord_grad,
+            )  # fmt: skip
+            model.zero_grad(set_to_none=True)  # the weights stay as they are: selection only
+            if sampler.wants_feedback:
+                sampler.observe(StepFeedback(idx, step.errors, step.coord_grad))
     return out
 
 
@@ -43,7 +65,7 @@ def run(sampler, problem, steps):
 def test_contract(name, settings, problem):
     model, coords, _ = problem
     n = coords.shape[0]
-    sampler = make_sampler(name, n, seed=7, **settings)
+    sampler = sampler_for(name, n, seed=7, **settings)
     picks = run(sampler, problem, range(STEPS))
     for t, idx in enumerate(picks):
         assert idx.dtype == torch.int64 and idx.ndim == 1
@@ -52,21 +74,24 @@ def test_contract(name, settings, problem):
         assert not idx.requires_grad and idx.grad_fn is None
         ratio = 1.0 if name == "standard" else sampler.ratio
         if settings.get("scheduler") in (None, "constant") and settings.get("interval") is None:
-            assert idx.numel() == count_for_ratio(ratio, n), t
+            if sampler.exact_count:
+                assert idx.numel() == count_for_ratio(ratio, n), t
+            else:  # duplicates merged (Soft Mining): never more than k
+                assert 0 < idx.numel() <= count_for_ratio(ratio, n), t
     assert all(p.grad is None for p in model.parameters()), "selection left gradients behind"
     # same seed, same indices
-    again = run(make_sampler(name, n, seed=7, **settings), problem, range(STEPS))
+    again = run(sampler_for(name, n, seed=7, **settings), problem, range(STEPS))
     assert all(torch.equal(a, b) for a, b in zip(picks, again, strict=True))
 
 
 @pytest.mark.parametrize("name, settings", CASES)
 def test_state_round_trip(name, settings, problem):
     n = problem[1].shape[0]
-    sampler = make_sampler(name, n, seed=3, **settings)
+    sampler = sampler_for(name, n, seed=3, **settings)
     run(sampler, problem, range(3))
     state = sampler.state_dict()
     expected = run(sampler, problem, range(3, 6))
-    restored = make_sampler(name, n, seed=999, **settings)
+    restored = sampler_for(name, n, seed=999, **settings)
     restored.load_state_dict(state)
     got = run(restored, problem, range(3, 6))
     assert all(torch.equal(a, b) for a, b in zip(expected, got, strict=True))
@@ -95,10 +120,10 @@ class NoForward(SelectionContext):
         raise AssertionError("this strategy must not pay for NTK scoring")
 
 
-@pytest.mark.parametrize("name", ["standard", "uniform"])
+@pytest.mark.parametrize("name", ["standard", "uniform", "expansive", "egra", "soft"])
 def test_cheap_strategies_never_ask_for_a_forward(name, problem):
     model, coords, targets = problem
-    sampler = make_sampler(name, coords.shape[0])
+    sampler = sampler_for(name, coords.shape[0])
     for t in range(3):
         sampler.select(t, NoForward(model, coords, targets, progress=0.0))
 

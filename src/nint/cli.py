@@ -75,6 +75,31 @@ def _add_sampler_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--error-norm", choices=("l1", "l2"), help="error norm over channels (int, nint)"
     )
+    g = p.add_argument_group("EVOS (--strategy evos)")
+    g.add_argument(
+        "--evos-crossover",
+        dest="crossover",
+        action="store_const",
+        const=True,
+        help="images: add the Laplacian crossover to the fitness (off, as in the seed)",
+    )
+    g.add_argument("--crossover-weight", type=float, help="weight of the Laplacian term (1e5)")
+    g = p.add_argument_group("Soft Mining (--strategy soft, images)")
+    g.add_argument("--langevin-step", type=float, help="Langevin step a on grad log loss (20)")
+    g.add_argument("--langevin-noise", type=float, help="Langevin noise b (0.02)")
+    g.add_argument("--uniform-share", type=float, help="share re-drawn uniformly each step (0.1)")
+    g.add_argument("--redraw-share", type=float, help="lowest-loss share re-drawn from edges (0.1)")
+    g.add_argument("--correction-max", type=float, help="largest correction exponent (0.6)")
+    g.add_argument(
+        "--correction-ramp", type=float, help="iterations to reach it: a_t = t / ramp (1000)"
+    )
+    g = p.add_argument_group("Expansive Supervision and EGRA (images)")
+    g.add_argument(
+        "--anchor-ratio", type=float, help="expansive: edge anchors' share (half the ratio)"
+    )
+    g.add_argument("--edge-p", type=float, help="egra: weight of the edge density (0.0025)")
+    g.add_argument("--canny-low", type=float, help="egra: lower Canny threshold (30)")
+    g.add_argument("--canny-high", type=float, help="egra: upper Canny threshold (40)")
 
 
 _SAMPLER_ARGS = (
@@ -88,7 +113,22 @@ _SAMPLER_ARGS = (
     "ntk_cutoff",
     "variant",
     "error_norm",
+    "crossover",
+    "crossover_weight",
+    "langevin_step",
+    "langevin_noise",
+    "uniform_share",
+    "redraw_share",
+    "correction_max",
+    "correction_ramp",
+    "anchor_ratio",
+    "edge_p",
+    "canny_low",
+    "canny_high",
 )
+
+#: options whose flag is not "--" + the name with dashes
+_FLAGS = {"lam": "--lambda", "crossover": "--evos-crossover"}
 
 
 def sampler_kwargs(args: argparse.Namespace, strategy: str) -> dict[str, Any]:
@@ -97,7 +137,7 @@ def sampler_kwargs(args: argparse.Namespace, strategy: str) -> dict[str, Any]:
     accepted = sampler_options(strategy)
     for key in given:
         if key not in accepted:
-            flag = "--lambda" if key == "lam" else "--" + key.replace("_", "-")
+            flag = _FLAGS.get(key, "--" + key.replace("_", "-"))
             raise NintError(f"{flag} does not apply to --strategy {strategy}")
     return given
 
@@ -169,6 +209,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         device=args.device,
         progress=not args.quiet,
+        strategies=tuple(s for s in args.strategies.split(",") if s),
     )
     return 0
 
@@ -209,7 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="Stand., Unif., INT and NINT on a bundled photo, side by side")
     p.add_argument("--out", default="runs/demo", help="output folder (runs/demo)")
-    p.add_argument("--seconds", type=float, default=30.0, help="training seconds per strategy (30)")
+    p.add_argument("--seconds", type=float, default=20.0, help="training seconds per strategy (20)")
+    p.add_argument(
+        "--strategies",
+        default=",".join(SAMPLERS),
+        help="comma-separated strategies (default: all of them)",
+    )
     p.add_argument("--size", type=int, default=128, help="image side in pixels (128)")
     p.add_argument("--image", default="astronaut", help="scikit-image sample (astronaut)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ from tqdm.auto import tqdm
 from .errors import NintError
 from .models import Siren, predict
 from .samplers import Sampler, SelectionContext, make_sampler
+from .samplers.base import StepFeedback
 from .signals import Signal
 from .timing import PartTimer
 
@@ -47,36 +49,66 @@ class FitResult:
         return write_run(self, out, overwrite=overwrite)
 
 
+@dataclass
+class StepResult:
+    """One training step's loss (detached) and, when asked for, what a sampler observes."""
+
+    loss: torch.Tensor
+    errors: torch.Tensor | None = None
+    coord_grad: torch.Tensor | None = None
+
+
 def train_step(
     model: nn.Module,
     coords: torch.Tensor,
     targets: torch.Tensor,
     idx: torch.Tensor,
-    weights: torch.Tensor | None,
     chunk: int | None,
-) -> torch.Tensor:
+    *,
+    weigh: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    keep_errors: bool = False,
+    coord_grad: bool = False,
+) -> StepResult:
     """Accumulate the gradient of the (weighted) MSE over the coordinates ``idx``.
 
-    The loss is mean over the k chosen coordinates and C channels of w_i (f(x_i) - y_i)^2. It is
-    back-propagated ``chunk`` coordinates at a time: the gradient is the same as one pass over
-    all k (up to float summation order), but on a CPU the activations of a chunk stay in cache,
-    which halves a full-batch step at 65k coordinates. Every strategy, Stand. included, gets this.
+    The loss is mean over the k chosen coordinates and C channels of w_i (f(x_i) - y_i)^2, with
+    w = 1 unless ``weigh`` maps the step's detached errors (k, C) to weights (k,). Without
+    ``weigh`` it is back-propagated ``chunk`` coordinates at a time: the gradient is the same as
+    one pass over all k (up to float summation order), but on a CPU the activations of a chunk
+    stay in cache, which halves a full-batch step at 65k coordinates. Every strategy, Stand.
+    included, gets this. With ``weigh`` the weights need every error first (Soft Mining clamps
+    them at mean + std), so all chunks are forwarded before one backward.
+
+    Args:
+        keep_errors: return the errors (k, C) of this forward, detached.
+        coord_grad: return the loss gradient with respect to the chosen coordinates (k, D).
 
     Returns:
-        the loss, detached (no host synchronisation).
+        the loss (detached, no host synchronisation) and what was asked for.
     """
     k, channels = idx.numel(), targets.shape[1]
     step = chunk or k
-    total = torch.zeros((), device=targets.device)
-    for start in range(0, k, step):
-        part = idx[start : start + step]
-        err = (model(coords[part]) - targets[part]) ** 2
-        if weights is not None:
-            err = err * weights[start : start + step, None]
-        loss = err.sum() / (k * channels)
+    x, y = coords[idx], targets[idx]
+    if coord_grad:
+        x.requires_grad_(True)
+    if weigh is not None:
+        err = torch.cat([model(x[s : s + step]) for s in range(0, k, step)]) - y
+        weights = weigh(err.detach())
+        loss = (err.pow(2) * weights[:, None]).sum() / (k * channels)
         loss.backward()
-        total += loss.detach()
-    return total
+        total, errors = loss.detach(), err.detach()
+    else:
+        total = torch.zeros((), device=targets.device)
+        parts = []
+        for s in range(0, k, step):
+            err = model(x[s : s + step]) - y[s : s + step]
+            loss = err.pow(2).sum() / (k * channels)
+            loss.backward()
+            total += loss.detach()
+            if keep_errors:
+                parts.append(err.detach())
+        errors = torch.cat(parts) if keep_errors else None
+    return StepResult(total, errors, x.grad if coord_grad else None)
 
 
 def resolve_chunks(device: torch.device, **chunks: int | None | str) -> dict[str, int | None]:
@@ -237,7 +269,9 @@ def fit(
     if isinstance(strategy, Sampler):
         sampler = strategy
     else:
-        sampler = make_sampler(strategy, signal.n_points, seed=seed, **sampler_options)
+        sampler = make_sampler(
+            strategy, signal.n_points, seed=seed, raster=signal.raster, **sampler_options
+        )
     if model is None:
         torch.manual_seed(seed)
         if first_omega_0 is None:
@@ -308,14 +342,21 @@ def fit(
             )
             with timer.measure("select"):
                 idx = sampler.select(step, ctx)
-                weights = sampler.loss_weights(idx, ctx)
             with timer.measure("train"):
                 optimizer.zero_grad(set_to_none=True)
-                loss = train_step(model, coords, targets, idx, weights, train_chunk)
+                out = train_step(
+                    model, coords, targets, idx, train_chunk,
+                    weigh=sampler.loss_weights if sampler.reweights else None,
+                    keep_errors=sampler.wants_feedback,
+                    coord_grad=sampler.wants_coord_grad,
+                )  # fmt: skip
             with timer.measure("optimizer"):
                 optimizer.step()
+            if sampler.wants_feedback:
+                with timer.measure("select"):
+                    sampler.observe(StepFeedback(idx, out.errors, out.coord_grad))
         step += 1
-        last_loss = loss  # no .item() here: it would synchronise a GPU inside the loop
+        last_loss = out.loss  # no .item() here: it would synchronise a GPU inside the loop
         due = (eval_every is not None and step % eval_every == 0) or timer.total() >= next_eval_s
         if due:
             prediction = evaluate(step, float(last_loss))

@@ -11,6 +11,7 @@ that reuse the last subset (sampling intervals) pay for nothing. Each sampler ow
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
@@ -74,6 +75,22 @@ class SelectionContext:
             return kernel_residual_product(self.model, self.coords, residual, self.ntk_chunk_size)
 
 
+@dataclass
+class StepFeedback:
+    """What the training step tells a sampler that asked for it (``wants_feedback``).
+
+    Attributes:
+        indices: (k,) the coordinates trained on.
+        errors: (k, C) f(x) - y of the step's own forward, detached (before the update).
+        coord_grad: (k, D) gradient of the step's loss with respect to those coordinates, when
+            the sampler set ``wants_coord_grad``; else None.
+    """
+
+    indices: torch.Tensor
+    errors: torch.Tensor
+    coord_grad: torch.Tensor | None = None
+
+
 class Sampler:
     """Base class: batch-ratio schedule, sampling interval, generator and state.
 
@@ -93,6 +110,14 @@ class Sampler:
     name: ClassVar[str] = ""
     #: what the strategy asks the trainer for, for documentation and the run's config
     uses: ClassVar[tuple[str, ...]] = ()
+    #: True: the trainer calls ``loss_weights`` with the step's own errors
+    reweights: ClassVar[bool] = False
+    #: True: the trainer calls ``observe`` after each training step
+    wants_feedback: ClassVar[bool] = False
+    #: True: that feedback includes the loss gradient with respect to the chosen coordinates
+    wants_coord_grad: ClassVar[bool] = False
+    #: False: a selection may hold fewer than k indices (duplicates merged, see Soft Mining)
+    exact_count: ClassVar[bool] = True
     _state_attrs: ClassVar[tuple[str, ...]] = ("_last", "_last_step", "parts")
 
     def __init__(
@@ -144,9 +169,18 @@ class Sampler:
     def _choose(self, step: int, k: int, ctx: SelectionContext) -> torch.Tensor:
         raise NotImplementedError
 
-    def loss_weights(self, indices: torch.Tensor, ctx: SelectionContext) -> torch.Tensor | None:
-        """Optional (k,) per-coordinate loss weights for the chosen indices; None = plain MSE."""
-        return None
+    def loss_weights(self, errors: torch.Tensor) -> torch.Tensor:
+        """(k,) weights of the chosen coordinates' squared errors, for ``reweights`` samplers.
+
+        Called inside the training step with that step's own errors f(x) - y, (k, C), detached,
+        so a re-weighting that depends on the current error costs no extra forward. The loss is
+        then mean over coordinates and channels of w_i (f(x_i) - y_i)^2.
+        """
+        raise NotImplementedError
+
+    def observe(self, feedback: StepFeedback) -> None:
+        """Receive the training step's errors (and coordinate gradients), for ``wants_feedback``
+        samplers such as Soft Mining, whose next positions follow the last step's gradients."""
 
     def config(self) -> dict[str, Any]:
         """The resolved settings, as written to a run's config."""

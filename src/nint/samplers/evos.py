@@ -5,16 +5,29 @@ full no-grad forward, plus a "mutation" share of r_0 N / 2 coordinates drawn uni
 rest, redrawn at every selection. Fitness is re-evaluated every int(100 - 50 p) iterations
 (p = training progress) and cached in between, so most iterations pay for no full forward.
 No Laplacian crossover and no Laplacian loss term (METHOD.md section 5).
+
+For images the crossover can be switched on (``crossover=True``, ``--evos-crossover``): fitness
+becomes the public code's "add" crossover, e + lambda (Lap(gray f) - Lap(gray y))^2 per pixel
+with e the squared error (mean over channels) and lambda = 1e5, so pixels whose local curvature is
+wrong rank higher. Its Laplacian loss term (cross-frequency supervision) stays off: it needs a full
+prediction at every step, which would charge EVOS a full forward per iteration.
+
+Deviation from the public EVOS code: there a fitness iteration trains on *all* coordinates (the
+full forward is the training forward); here, as METHOD.md describes, fitness comes from a no-grad
+full forward and every iteration trains on the selected subset.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 from .. import select
+from ..errors import NintError
 from .base import Sampler, SelectionContext
+from .priors import LUMA, check_raster, laplacian
 
 
 def fitness_interval(progress: float) -> int:
@@ -35,14 +48,47 @@ class EvosSampler(Sampler):
     uses = ("residual",)
     _state_attrs = Sampler._state_attrs + ("_fitness", "_fitness_step")
 
-    def __init__(self, n_points: int, **options: Any) -> None:
+    def __init__(
+        self,
+        n_points: int,
+        *,
+        raster: np.ndarray | None = None,
+        crossover: bool = False,
+        crossover_weight: float = 1e5,
+        **options: Any,
+    ) -> None:
         super().__init__(n_points, **options)
+        self.crossover = bool(crossover)
+        self.crossover_weight = float(crossover_weight)
+        self._shape: tuple[int, int] | None = None
+        self._target_laplacian: torch.Tensor | None = None
+        if self.crossover:
+            if raster is None:
+                raise NintError(
+                    "--evos-crossover needs an image (a Laplacian over pixels); "
+                    "audio and 3D shapes run EVOS without it"
+                )
+            image = check_raster(raster, self.name, n_points)
+            self._shape = image.shape[:2]
+            self._target_laplacian = laplacian(gray(image))
         self._fitness: torch.Tensor | None = None
         self._fitness_step = -1
 
+    def fitness(self, ctx: SelectionContext) -> torch.Tensor:
+        """(N,) squared error (mean over channels), plus the Laplacian term with crossover."""
+        residual = ctx.residual()
+        error = residual.pow(2).mean(dim=1)
+        if not self.crossover:
+            return error
+        assert self._shape is not None and self._target_laplacian is not None
+        prediction = (residual + ctx.targets).reshape(*self._shape, -1)
+        predicted = laplacian(gray(prediction))
+        target = self._target_laplacian.to(predicted)
+        return error + self.crossover_weight * (predicted - target).pow(2).reshape(-1)
+
     def _choose(self, step: int, k: int, ctx: SelectionContext) -> torch.Tensor:
         if self._fitness is None or step - self._fitness_step >= fitness_interval(ctx.progress):
-            self._fitness = ctx.residual().pow(2).sum(dim=1)
+            self._fitness = self.fitness(ctx)
             self._fitness_step = step
         n_fit, n_mut = evos_counts(k, self.ratio, self.n_points)
         fit_idx = select.top_k(self._fitness, n_fit)
@@ -54,4 +100,15 @@ class EvosSampler(Sampler):
         return torch.cat([fit_idx, mut_idx])
 
     def config(self) -> dict[str, Any]:
-        return {**super().config(), "crossover": False}
+        extra: dict[str, Any] = {"crossover": self.crossover}
+        if self.crossover:
+            extra["crossover_weight"] = self.crossover_weight
+        return {**super().config(), **extra}
+
+
+def gray(image: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """(H, W) luma of an (H, W, C) image, as a tensor (C = 1 is taken as is)."""
+    data = torch.as_tensor(image)
+    if data.shape[2] == 1:
+        return data[:, :, 0]
+    return data @ torch.as_tensor(LUMA, dtype=data.dtype, device=data.device)

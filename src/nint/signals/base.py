@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 
 from ..errors import NintError
@@ -62,6 +63,13 @@ class Signal:
     @property
     def n_points(self) -> int:
         return self.coords.shape[0]
+
+    @property
+    def raster(self) -> np.ndarray | None:
+        """(H, W, C) float32 values when coordinate r * W + c is pixel (r, c) of an image, else
+        None. Samplers with an image prior (Soft Mining, Expansive, EGRA) read it; nothing else.
+        """
+        return None
 
     @property
     def in_features(self) -> int:

@@ -27,6 +27,9 @@ PART_COLOURS = {
     "error": (1.00, 0.75, 0.00),
     "random": (0.15, 0.45, 1.00),
     "all": (0.20, 0.80, 0.20),
+    "edges": (0.85, 0.20, 0.85),
+    "edge-guided": (0.85, 0.20, 0.85),
+    "mined": (1.00, 0.50, 0.10),
 }
 
 
@@ -147,6 +150,10 @@ class ImageSignal(Signal):
         self.height, self.width, channels = self.image.shape
         values = torch.from_numpy(self.image.reshape(-1, channels).copy())
         super().__init__(grid_coords(self.height, self.width), values, name)
+
+    @property
+    def raster(self) -> np.ndarray:
+        return self.image
 
     def as_image(self, prediction: torch.Tensor) -> np.ndarray:
         """(N, C) prediction -> (H, W, C) float32 array clipped to [0, 1]."""
