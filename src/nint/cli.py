@@ -1,4 +1,4 @@
-"""The ``nint`` command: ``nint fit``, ``nint demo``, ``nint strategies``.
+"""The ``nint`` command: ``nint fit``, ``nint demo``, ``nint bench``, ``nint strategies``.
 
 Every error a user can cause ends in one line on stderr (``nint: error: ...``) and exit status 2,
 before any run folder is created.
@@ -214,6 +214,33 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .experiments import run_bench
+    from .experiments.runner import get_experiment
+
+    get_experiment(args.experiment)
+    preset = args.preset
+    if preset is None:
+        import torch
+
+        preset = "paper" if torch.cuda.is_available() else "cpu"
+        why = "CUDA is available" if preset == "paper" else "no CUDA device"
+        print(f"nint bench: preset {preset} (no --preset given; {why})")
+    run_bench(
+        args.experiment,
+        data=args.data,
+        out=args.out or Path("runs") / f"bench-{args.experiment}-{preset}",
+        preset=preset,
+        executor=args.executor,
+        ray_address=args.ray_address,
+        limit=args.limit,
+        device=args.device,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
+    return 0
+
+
 def cmd_strategies(args: argparse.Namespace) -> int:
     for name, cls in SAMPLERS.items():
         doc = (cls.__doc__ or "").strip().splitlines()[0]
@@ -248,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_training_options(p)
     p.set_defaults(func=cmd_fit)
 
-    p = sub.add_parser("demo", help="Stand., Unif., INT and NINT on a bundled photo, side by side")
+    p = sub.add_parser("demo", help="every strategy on a bundled photo, side by side")
     p.add_argument("--out", default="runs/demo", help="output folder (runs/demo)")
     p.add_argument("--seconds", type=float, default=20.0, help="training seconds per strategy (20)")
     p.add_argument(
@@ -262,6 +289,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_demo)
+
+    from .experiments import EXPERIMENTS
+
+    p = sub.add_parser(
+        "bench",
+        help="run one of the seed's experiments (resumable) and write its table and figure",
+    )
+    p.add_argument("experiment", help=f"one of {', '.join(EXPERIMENTS)}")
+    p.add_argument(
+        "--data",
+        required=True,
+        help="the data set: a LibriSpeech split folder (audio) or a folder of images",
+    )
+    p.add_argument("--out", help="output folder (default runs/bench-<experiment>-<preset>)")
+    p.add_argument(
+        "--preset",
+        choices=("paper", "cpu"),
+        help="the seed's settings, or scaled for a 2-core CPU (default: paper with CUDA, else cpu)",
+    )
+    p.add_argument("--limit", type=int, help="fit only the first N signals of the data set")
+    p.add_argument(
+        "--executor", choices=("local", "ray"), default="local", help="local (default) or ray"
+    )
+    p.add_argument("--ray-address", help="an existing Ray cluster (default: start a local one)")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
+    p.add_argument("--seed", type=int, default=0, help="seed of every run (0)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("strategies", help="list the registered strategies and their options")
     p.set_defaults(func=cmd_strategies)

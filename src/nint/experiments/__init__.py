@@ -1,0 +1,94 @@
+"""``nint bench``: the seed's experiments as data, run locally or on Ray, reported as its tables.
+
+from nint.experiments import run_bench
+run_bench("audio", data="test-clean", out="runs/bench-audio", preset="cpu")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import NintError
+from ..report import environment, one_line
+from .catalogue import EXPERIMENTS
+from .figures import draw
+from .report import collect, markdown, write_csv
+from .runner import RunSpec, get_experiment, get_preset, plan, run_local, run_ray
+from .spec import Experiment, Metric, Preset, Threshold, Variant
+
+
+def caption(experiment: Experiment, preset_name: str, n_signals: int, device: str) -> str:
+    preset = get_preset(experiment, preset_name)
+    lines = [
+        f"{experiment.title} (the seed's {experiment.seed_ref}); preset `{preset_name}`; "
+        f"mean ± std over {n_signals} signal(s); best mean in bold; "
+        + (
+            "underlined: `step` batch-ratio scheduler; "
+            if any(v.underline for v in experiment.variants)
+            else ""
+        )
+        + "— = missing in a run (not reached, or not computable)."
+    ]
+    if preset.factors:
+        lines.append("Scaled from the seed: " + "; ".join(preset.factors) + ".")
+    from ..train import resolve_device
+
+    lines.append(one_line(environment(str(resolve_device(device)))))
+    return "\n".join(lines)
+
+
+def run_bench(
+    name: str | Experiment,
+    data: str | Path,
+    out: str | Path,
+    preset: str = "cpu",
+    executor: str = "local",
+    ray_address: str | None = None,
+    limit: int | None = None,
+    device: str = "auto",
+    seed: int = 0,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> dict[str, Path]:
+    """Run (or resume) an experiment and write its table, CSV and figure into ``out``.
+
+    Returns:
+        {"table": table.md, "csv": table.csv, "figure": figure.png}.
+    """
+    experiment = name if isinstance(name, Experiment) else get_experiment(name)
+    get_preset(experiment, preset)
+    if executor not in ("local", "ray"):
+        raise NintError(f"unknown executor {executor!r}; choose local or ray")
+    out = Path(out)
+    specs = plan(experiment, preset, Path(data), out, limit=limit, device=device, seed=seed)
+    out.mkdir(parents=True, exist_ok=True)
+    if executor == "ray":
+        run_ray(specs, address=ray_address, log=log)
+    else:
+        run_local(specs, progress=progress, log=log)
+    cells = collect(experiment, get_preset(experiment, preset), specs)
+    table = markdown(experiment, get_preset(experiment, preset), cells)
+    n_signals = len({s.signal for s in specs})
+    text = table + "\n\n" + caption(experiment, preset, n_signals, device) + "\n"
+    paths = {"table": out / "table.md", "csv": out / "table.csv", "figure": out / "figure.png"}
+    paths["table"].write_text(text)
+    write_csv(experiment, get_preset(experiment, preset), cells, paths["csv"])
+    draw(specs, paths["figure"])
+    log("")
+    log(text)
+    log(f"table.md, table.csv, figure.png and the run folders are in {out}/")
+    return paths
+
+
+__all__ = [
+    "EXPERIMENTS",
+    "Experiment",
+    "Metric",
+    "Preset",
+    "RunSpec",
+    "Threshold",
+    "Variant",
+    "plan",
+    "run_bench",
+]

@@ -1,0 +1,183 @@
+"""The seed's experiments (its sections 6-10), each as an ``Experiment``.
+
+``paper`` uses the seed's settings; ``cpu`` scales them by the stated factors so that a 2-core
+CPU finishes each experiment in under an hour. Where the seed is silent (image sizes of its
+image tables), the choice is named in the preset's factors and in docs/experiments.md.
+"""
+
+from __future__ import annotations
+
+from .spec import Experiment, Metric, Preset, Threshold, Variant
+
+STEP = (("scheduler", "step"),)
+
+
+def _with_step(labels_and_names: tuple[tuple[str, str], ...]) -> tuple[Variant, ...]:
+    """The seed's Tables 6 and 7: each strategy, then the sampling ones again with ``step``."""
+    plain = tuple(Variant(label, name) for label, name in labels_and_names)
+    stepped = tuple(
+        Variant(label, name, STEP, underline=True)
+        for label, name in labels_and_names
+        if name != "standard"
+    )
+    return plain + stepped
+
+
+IMAGE_METRICS = (
+    Metric("psnr", "PSNR", True, 3),
+    Metric("ssim", "SSIM", True, 3),
+    Metric("lpips", "LPIPS", False, 3),
+)
+
+AUDIO = Experiment(
+    name="audio",
+    title="Audio fitting: SI-SNR / STOI / PESQ at fixed training times",
+    seed_ref="Table 6 (Figure 6)",
+    data="librispeech",
+    variants=_with_step(
+        (
+            ("Stand.", "standard"),
+            ("Unif.", "uniform"),
+            ("INT", "int"),
+            ("EVOS", "evos"),
+            ("NINT", "nint"),
+        )
+    ),  # fmt: skip
+    metrics=(
+        Metric("si_snr", "SI-SNR", True, 3),
+        Metric("stoi", "STOI", True, 3),
+        Metric("pesq", "PESQ", True, 3),
+    ),
+    unit="seconds",
+    layout="checkpoints",
+    figure="audio",
+    presets={
+        "paper": Preset(checkpoints=(3, 10, 15)),
+        "cpu": Preset(
+            checkpoints=(30, 100, 150),
+            limit=2,
+            load=(("duration", 2.0),),
+            factors=(
+                "budgets x10 (the seed's 3 / 10 / 15 s on a GPU)",
+                "first 2 s of each utterance",
+                "first 2 utterances in corpus order",
+            ),
+        ),
+    },
+)
+
+ABLATION = Experiment(
+    name="ablation",
+    title="NINT ablation: iterations and seconds to PSNR / SSIM / LPIPS targets",
+    seed_ref="Table 8",
+    data="images",
+    variants=(
+        Variant("Stand.", "standard"),
+        Variant("NINT (default)", "nint"),
+        Variant("B = 40%", "nint", (("ratio", 0.4),)),
+        Variant("B = 60%", "nint", (("ratio", 0.6),)),
+        Variant("B = 80%", "nint", (("ratio", 0.8),)),
+        Variant("dense2", "nint", (("interval", "dense2"),)),
+        Variant("Incremental", "nint", (("interval", "incremental"),)),
+        Variant("Decremental", "nint", (("interval", "decremental"),)),
+        Variant("Step", "nint", (("scheduler", "step"),)),
+        Variant("Linear", "nint", (("scheduler", "linear"),)),
+    ),
+    metrics=IMAGE_METRICS,
+    unit="iterations",
+    layout="thresholds",
+    figure="images",
+    thresholds=(
+        Threshold("psnr", 30, "PSNR 30"),
+        Threshold("psnr", 35, "PSNR 35"),
+        Threshold("ssim", 0.8, "SSIM 0.8"),
+        Threshold("ssim", 0.9, "SSIM 0.9"),
+        Threshold("lpips", 0.2, "LPIPS 0.2"),
+        Threshold("lpips", 0.1, "LPIPS 0.1"),
+    ),
+    presets={
+        "paper": Preset(
+            cap=5000,
+            eval_every=10,
+            load=(("size", 512),),
+            factors=("images resized to 512 px on the longer side (the seed does not say)",),
+        ),
+        "cpu": Preset(
+            cap=1500,
+            eval_every=10,
+            limit=1,
+            load=(("crop", 256), ("size", 128)),
+            factors=(
+                "1 image, centre crop 256 px resized to 128 x 128",
+                "at most 1500 iterations per run",
+            ),
+        ),
+    },
+)
+
+LARGE = Experiment(
+    name="large",
+    title="Large images: metrics at a fixed iteration and seconds to 30 dB",
+    seed_ref="Table 10 (Figure 10)",
+    data="images",
+    variants=(
+        Variant("Stand.", "standard"),
+        Variant("INT", "int"),
+        Variant("EVOS", "evos"),
+        Variant("NINT", "nint"),
+    ),
+    metrics=IMAGE_METRICS,
+    unit="iterations",
+    layout="checkpoints",
+    figure="images",
+    thresholds=(Threshold("psnr", 30, "s to PSNR 30"),),
+    presets={
+        "paper": Preset(
+            checkpoints=(1000,),
+            eval_every=10,
+            load=(("crop", 1024),),
+            factors=("1024 x 1024 centre crops",),
+        ),
+        "cpu": Preset(
+            checkpoints=(200,),
+            eval_every=20,
+            limit=1,
+            load=(("crop", 512),),
+            factors=(
+                "512 x 512 centre crop (a quarter of the seed's pixels)",
+                "200 iterations instead of 1000",
+                "1 image",
+            ),
+        ),
+    },
+)
+
+IMAGE = Experiment(
+    name="image",
+    title="Image fitting: metrics after a fixed training time",
+    seed_ref="Figure 8",
+    data="images",
+    variants=(
+        Variant("Stand.", "standard"),
+        Variant("Unif.", "uniform"),
+        Variant("EVOS", "evos"),
+        Variant("Expan.", "expansive"),
+        Variant("NINT", "nint"),
+    ),
+    metrics=IMAGE_METRICS,
+    unit="seconds",
+    layout="checkpoints",
+    figure="images",
+    presets={
+        "paper": Preset(checkpoints=(60,)),
+        "cpu": Preset(
+            checkpoints=(60,),
+            limit=3,
+            load=(("crop", 256),),
+            factors=("256 x 256 centre crops", "first 3 images"),
+        ),
+    },
+)
+
+#: name -> experiment, in the seed's order
+EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (AUDIO, ABLATION, LARGE, IMAGE)}

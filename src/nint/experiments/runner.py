@@ -1,0 +1,210 @@
+"""From an experiment to independent fits, run here or on Ray, resumable.
+
+Every fit of a sweep is a ``RunSpec``: plain data (the experiment's definition, names and paths)
+that any process can turn back into a signal, a strategy and a budget, so a Ray worker needs
+nothing but the spec. A run
+whose folder holds ``summary.json`` is finished (folders are written atomically, so a crashed
+run leaves no such file) and is not run again.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import NintError
+from .catalogue import EXPERIMENTS
+from .spec import Experiment, Preset, Variant
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One fit of a sweep: which experiment, preset, signal file and row, and where it goes.
+
+    It carries the experiment itself (plain frozen data), so a worker on another machine needs
+    only the spec and the data file, not this process's registry.
+    """
+
+    experiment: Experiment
+    preset: str
+    signal: str  # path of the data file
+    variant: str  # Variant.key
+    folder: str
+    device: str = "auto"
+    seed: int = 0
+
+    @property
+    def done(self) -> bool:
+        return (Path(self.folder) / "summary.json").is_file()
+
+
+def get_experiment(name: str) -> Experiment:
+    if name not in EXPERIMENTS:
+        raise NintError(f"unknown experiment {name!r}; choose from {', '.join(EXPERIMENTS)}")
+    return EXPERIMENTS[name]
+
+
+def get_preset(experiment: Experiment, name: str) -> Preset:
+    if name not in experiment.presets:
+        raise NintError(f"unknown preset {name!r}; choose from {', '.join(experiment.presets)}")
+    return experiment.presets[name]
+
+
+def variant_of(experiment: Experiment, key: str) -> Variant:
+    for variant in experiment.variants:
+        if variant.key == key:
+            return variant
+    raise NintError(f"experiment {experiment.name} has no row {key!r}")
+
+
+def data_files(experiment: Experiment, data: Path, limit: int | None) -> list[Path]:
+    """The data set's files in a fixed order: LibriSpeech corpus order, image names sorted."""
+    from ..signals import list_utterances
+
+    if not data.exists():
+        raise NintError(f"no such data folder: {data}")
+    if experiment.data == "librispeech":
+        files = [u.path for u in list_utterances(data, limit=limit)]
+    elif experiment.data == "images":
+        if data.is_file():
+            files = [data]
+        else:
+            files = sorted(p for p in data.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        files = files[:limit] if limit is not None else files
+    else:
+        raise NintError(f"experiment {experiment.name}: unknown data kind {experiment.data!r}")
+    if not files:
+        kind = {"images": "image files", "meshes": "mesh files"}.get(experiment.data, "files")
+        raise NintError(f"no {kind} ({', '.join(IMAGE_SUFFIXES)}) in {data}")
+    return files
+
+
+def plan(
+    experiment: Experiment,
+    preset_name: str,
+    data: Path,
+    out: Path,
+    limit: int | None = None,
+    device: str = "auto",
+    seed: int = 0,
+) -> list[RunSpec]:
+    """Every (signal, row) fit of the experiment, as specs under ``out/<signal>/<row>``."""
+    preset = get_preset(experiment, preset_name)
+    files = data_files(experiment, data, limit if limit is not None else preset.limit)
+    stems = [f.stem for f in files]
+    if len(set(stems)) != len(stems):
+        raise NintError(f"two data files share a name in {data}; rename one")
+    return [
+        RunSpec(experiment, preset_name, str(f), v.key, str(out / f.stem / v.key), device, seed)
+        for f in files
+        for v in experiment.variants
+    ]
+
+
+def budget(experiment: Experiment, preset: Preset) -> dict[str, Any]:
+    """``fit`` budget and evaluation cadence for one run of the experiment."""
+    if experiment.layout == "thresholds":
+        return {"iterations": preset.cap, "eval_every": preset.eval_every or 10}
+    last = preset.checkpoints[-1]
+    if experiment.unit == "iterations":
+        cadence = preset.eval_every or math.gcd(*(int(c) for c in preset.checkpoints))
+        return {"iterations": int(last), "eval_every": cadence}
+    # seconds: evaluate at every common divisor of the checkpoints, so that each checkpoint is
+    # the first evaluation past it (at most one iteration late)
+    cadence = math.gcd(*(int(round(c * 1000)) for c in preset.checkpoints)) / 1000
+    return {"seconds": float(last), "eval_every_seconds": cadence}
+
+
+def load_run_signal(experiment: Experiment, preset: Preset, path: str):
+    """The signal of one run: the data file through the loader with the preset's options."""
+    from ..signals import load_signal
+
+    return load_signal(path, **dict(preset.load))
+
+
+def execute(spec: RunSpec, progress: bool = False) -> str:
+    """Run one fit and write its folder (atomically); returns the folder."""
+    from ..train import fit
+
+    experiment = spec.experiment
+    preset = get_preset(experiment, spec.preset)
+    variant = variant_of(experiment, spec.variant)
+    signal = load_run_signal(experiment, preset, spec.signal)
+    result = fit(
+        signal,
+        variant.strategy,
+        device=spec.device,
+        seed=spec.seed,
+        progress=progress,
+        **budget(experiment, preset),
+        **dict(experiment.fit),
+        **variant.settings,
+    )
+    result.save(spec.folder, overwrite=True)
+    return spec.folder
+
+
+def run_local(
+    specs: Sequence[RunSpec], progress: bool = True, log: Callable[[str], None] = print
+) -> int:
+    """Run the unfinished specs one after the other in this process; returns how many ran."""
+    todo = [s for s in specs if not s.done]
+    log(f"{len(specs) - len(todo)} of {len(specs)} runs already finished; {len(todo)} to run")
+    for n, spec in enumerate(todo, 1):
+        log(f"[{n}/{len(todo)}] {Path(spec.signal).stem} / {spec.variant}")
+        execute(spec, progress=progress)
+    return len(todo)
+
+
+def run_ray(
+    specs: Sequence[RunSpec],
+    address: str | None = None,
+    num_cpus: int | None = None,
+    log: Callable[[str], None] = print,
+) -> int:
+    """Run the unfinished specs as Ray tasks (one CPU each, or one GPU when the spec asks for
+    CUDA); a local Ray when ``address`` is None. Returns how many ran."""
+    try:
+        import ray
+    except ImportError:
+        raise NintError(
+            "--executor ray needs Ray: pip install 'nint[distributed]' (or pip install ray)"
+        ) from None
+    todo = [s for s in specs if not s.done]
+    log(f"{len(specs) - len(todo)} of {len(specs)} runs already finished; {len(todo)} to run")
+    if not todo:
+        return 0
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # no token file for a local cluster
+    started = not ray.is_initialized()
+    if started:
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+    try:
+        # the worker pins torch to one thread: the CPU Ray reserved for the task
+        remote = ray.remote(_ray_task).options(num_cpus=1)
+        cuda = [s.device.startswith("cuda") for s in todo]
+        refs = [
+            (remote.options(num_gpus=1) if gpu else remote).remote(spec)
+            for spec, gpu in zip(todo, cuda, strict=True)
+        ]
+        for n, folder in enumerate(ray.get(refs), 1):
+            log(f"[{n}/{len(todo)}] {folder}")
+    finally:
+        if started:
+            ray.shutdown()
+    return len(todo)
+
+
+def _ray_task(spec: RunSpec) -> str:
+    import torch
+
+    torch.set_num_threads(1)
+    return execute(spec, progress=False)
