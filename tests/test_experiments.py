@@ -21,6 +21,7 @@ TINY = {
     "audio": Preset(checkpoints=(4, 8), limit=1, load=(("duration", 0.25),)),
     "ablation": Preset(cap=6, eval_every=2, limit=1),
     "large": Preset(checkpoints=(4,), eval_every=2, limit=2),
+    "superres": Preset(checkpoints=(4,), eval_every=2, limit=1),
     "image": Preset(checkpoints=(3, 6), limit=2),
 }
 

@@ -80,3 +80,27 @@ def test_kodak_centre_crop():
     sig = load_image(SHARED / "images/kodak/kodim05.png", crop=256)
     assert (sig.height, sig.width, sig.out_features) == (256, 256, 3)
     assert sig.n_points == 65536
+
+
+def test_super_resolution_trains_low_and_scores_high():
+    from nint import fit
+    from nint.signals import SuperResSignal
+    from nint.signals.image import grid_coords
+
+    high = synthetic_image(32, 24)
+    signal = SuperResSignal(high, factor=2)
+    assert signal.coords.shape == (16 * 12, 2) and signal.eval_coords.shape == (32 * 24, 2)
+    # pixel centres line up: a low pixel's centre is the mean of the 2 x 2 high pixels it covers
+    low_grid = signal.coords.reshape(16, 12, 2)
+    high_grid = grid_coords(32, 24, centres=True).reshape(32, 24, 2)
+    block = high_grid[2:4, 4:6].reshape(-1, 2).mean(0)
+    torch.testing.assert_close(low_grid[1, 2], block)
+    # a perfect full-size prediction scores perfectly, a blurred one does not
+    perfect = signal.evaluate(torch.from_numpy(high.reshape(-1, 3)))
+    assert perfect["psnr"] == float("inf") or perfect["psnr"] > 99
+    result = fit(signal, "nint", iterations=20, eval_every=20, width=32, depth=2, lr=1e-3)
+    assert result.prediction.shape == (32 * 24, 3)
+    assert result.history[-1]["psnr"] > result.history[0]["psnr"] + 3
+    assert "downsampled x2" in result.summary["notes"][0]
+    with pytest.raises(NintError, match="does not divide"):
+        SuperResSignal(synthetic_image(31, 24))

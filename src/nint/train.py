@@ -279,6 +279,8 @@ def fit(
         model = Siren(signal.in_features, signal.out_features, width, depth, omega_0, first_omega_0)
     model = model.to(dev)
     coords, targets = signal.coords.to(dev), signal.values.to(dev)
+    # where the fit is scored: the training coordinates, or another grid (super-resolution)
+    eval_coords = coords if signal.eval_coords is signal.coords else signal.eval_coords.to(dev)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     timer = PartTimer(dev)
 
@@ -303,7 +305,7 @@ def fit(
 
     def evaluate(step: int, loss: float) -> torch.Tensor:
         """Score the current weights off the training clock; returns the prediction."""
-        pred = predict(model, coords, eval_chunk)
+        pred = predict(model, eval_coords, eval_chunk)
         row = {"iteration": step, "train_seconds": timer.total(), "loss": loss}
         row.update(signal.evaluate(pred))
         last = sampler.last_indices

@@ -152,6 +152,43 @@ LARGE = Experiment(
     },
 )
 
+SUPERRES = Experiment(
+    name="superres",
+    title="Super-resolution x2: full-size metrics at a fixed iteration and seconds to 20 dB",
+    seed_ref="Table 9 (Figure 9)",
+    data="images",
+    variants=(
+        Variant("Stand.", "standard"),
+        Variant("INT", "int"),
+        Variant("EVOS", "evos"),
+        Variant("NINT", "nint"),
+    ),
+    metrics=IMAGE_METRICS,
+    unit="iterations",
+    layout="checkpoints",
+    figure="images",
+    thresholds=(Threshold("psnr", 20, "s to PSNR 20"),),
+    signal_kind="superres",
+    presets={
+        "paper": Preset(
+            checkpoints=(1000,),
+            eval_every=10,
+            load=(("crop", 512),),
+            factors=("512 x 512 centre crops, trained at 256 x 256",),
+        ),
+        "cpu": Preset(
+            checkpoints=(1000,),
+            eval_every=10,
+            limit=2,
+            load=(("crop", 256),),
+            factors=(
+                "256 x 256 centre crops trained at 128 x 128 (the seed: 512 -> 256)",
+                "first 2 images",
+            ),
+        ),
+    },
+)
+
 IMAGE = Experiment(
     name="image",
     title="Image fitting: metrics after a fixed training time",
@@ -180,4 +217,4 @@ IMAGE = Experiment(
 )
 
 #: name -> experiment, in the seed's order
-EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (AUDIO, ABLATION, LARGE, IMAGE)}
+EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (AUDIO, ABLATION, SUPERRES, LARGE, IMAGE)}

@@ -66,7 +66,8 @@ def image_figure(specs: list[RunSpec], path: Path, max_images: int = 3) -> Path:
         squeeze=False,
     )
     for row, data in enumerate(signals):
-        truth = load_run_signal(experiment, preset, data).raster
+        signal = load_run_signal(experiment, preset, data)
+        truth = getattr(signal, "high", signal.raster)  # super-resolution: the full-size original
         panels = [("Ground truth", truth)]
         for spec in (s for s in specs if s.signal == data):
             image = np.asarray(Image.open(Path(spec.folder) / "reconstruction.png"), np.float32)

@@ -10,6 +10,7 @@ from .audio import AUDIO_SUFFIXES, AudioSignal, load_audio
 from .base import Signal
 from .image import ImageSignal, load_image
 from .librispeech import Utterance, list_utterances, load_utterances
+from .superres import SuperResSignal, load_superres
 
 _OPTION_FLAGS = {
     "size": "--size",
@@ -51,11 +52,13 @@ __all__ = [
     "AudioSignal",
     "ImageSignal",
     "Signal",
+    "SuperResSignal",
     "Utterance",
     "list_utterances",
     "load_audio",
     "load_image",
     "load_signal",
+    "load_superres",
     "load_utterances",
     "modality_of",
 ]

@@ -65,6 +65,13 @@ class Signal:
         return self.coords.shape[0]
 
     @property
+    def eval_coords(self) -> torch.Tensor:
+        """(M, D) coordinates at which a fit is scored; ``evaluate`` and ``save_reconstruction``
+        receive the prediction there. The training coordinates, unless a signal is scored on
+        another grid (super-resolution: trained on a downsampled image, scored at full size)."""
+        return self.coords
+
+    @property
     def raster(self) -> np.ndarray | None:
         """(H, W, C) float32 values when coordinate r * W + c is pixel (r, c) of an image, else
         None. Samplers with an image prior (Soft Mining, Expansive, EGRA) read it; nothing else.
@@ -80,8 +87,8 @@ class Signal:
         return self.values.shape[1]
 
     def evaluate(self, prediction: torch.Tensor) -> dict[str, float | None]:
-        """Metrics of a full (N, C) prediction. A metric that cannot be computed is None, with
-        its reason in ``self.missing``; it is never reported as a number."""
+        """Metrics of a full (M, C) prediction at ``eval_coords``. A metric that cannot be
+        computed is None, with its reason in ``self.missing``; it is never reported as a number."""
         raise NotImplementedError
 
     def _record(self, metrics: dict[str, float | None], key: str, value: float | Missing) -> None:

@@ -33,10 +33,19 @@ PART_COLOURS = {
 }
 
 
-def grid_coords(height: int, width: int) -> torch.Tensor:
-    """(H*W, 2) float32 coordinates (x, y) in [-1, 1]^2, row-major."""
-    ys = torch.linspace(-1.0, 1.0, height)
-    xs = torch.linspace(-1.0, 1.0, width)
+def grid_coords(height: int, width: int, centres: bool = False) -> torch.Tensor:
+    """(H*W, 2) float32 coordinates (x, y) in [-1, 1]^2, row-major.
+
+    Corner-aligned by default (the first and last pixels at -1 and 1, as the released code);
+    ``centres``: pixel centres of a [-1, 1]^2 canvas, x = -1 + (2 c + 1) / W, so that grids of
+    different resolutions of one image line up (super-resolution).
+    """
+    if centres:
+        ys = -1.0 + (2.0 * torch.arange(height) + 1.0) / height
+        xs = -1.0 + (2.0 * torch.arange(width) + 1.0) / width
+    else:
+        ys = torch.linspace(-1.0, 1.0, height)
+        xs = torch.linspace(-1.0, 1.0, width)
     yy, xx = torch.meshgrid(ys, xs, indexing="ij")
     return torch.stack([xx.reshape(-1), yy.reshape(-1)], dim=1)
 
@@ -155,22 +164,25 @@ class ImageSignal(Signal):
     def raster(self) -> np.ndarray:
         return self.image
 
-    def as_image(self, prediction: torch.Tensor) -> np.ndarray:
-        """(N, C) prediction -> (H, W, C) float32 array clipped to [0, 1]."""
-        array = prediction.detach().float().cpu().numpy().reshape(self.image.shape)
+    def as_image(self, prediction: torch.Tensor, shape: tuple[int, ...] | None = None):
+        """(N, C) prediction -> (H, W, C) float32 array clipped to [0, 1] (``shape``: another
+        grid than the training one)."""
+        array = prediction.detach().float().cpu().numpy().reshape(shape or self.image.shape)
         return np.clip(array, 0.0, 1.0)
 
-    def evaluate(self, prediction: torch.Tensor) -> dict[str, float | None]:
-        pred = self.as_image(prediction)
-        mse = float(np.mean((pred - self.image) ** 2, dtype=np.float64))
+    def score(self, pred: np.ndarray, truth: np.ndarray) -> dict[str, float | None]:
+        """MSE, PSNR, SSIM and LPIPS (missing without its weights) of two (H, W, C) images."""
         metrics: dict[str, float | None] = {
-            "mse": mse,
-            "psnr": psnr(pred, self.image),
-            "ssim": ssim(pred, self.image),
+            "mse": float(np.mean((pred - truth) ** 2, dtype=np.float64)),
+            "psnr": psnr(pred, truth),
+            "ssim": ssim(pred, truth),
         }
         self.missing = {}
-        self._record(metrics, "lpips", lpips(pred, self.image))
+        self._record(metrics, "lpips", lpips(pred, truth))
         return metrics
+
+    def evaluate(self, prediction: torch.Tensor) -> dict[str, float | None]:
+        return self.score(self.as_image(prediction), self.image)
 
     def save_reconstruction(self, prediction: torch.Tensor, folder: Path) -> list[Path]:
         path = Path(folder) / "reconstruction.png"
