@@ -4,6 +4,7 @@ import math
 
 import torch
 
+from nint import Siren
 from nint.samplers import SelectionContext, make_sampler
 from nint.samplers.nint import official_counts, paper_counts
 
@@ -15,6 +16,7 @@ class FakeContext(SelectionContext):
         g = torch.Generator().manual_seed(seed)
         self.coords = torch.zeros(n, 2)
         self.progress = progress
+        self.fresh = False
         self._residual = torch.randn(n, channels, generator=g)
         self._kr = torch.randn(n, channels, generator=g)
         self.ntk_calls = 0
@@ -104,3 +106,27 @@ def test_paper_variant_stops_scoring_below_the_cutoff():
     # 0.3 exp(-t/10) < 1e-3 from t = 58 on: scored at t = 0, 10, ..., 50
     assert ctx.ntk_calls == 6
     assert sampler.last_counts[0] == 0 and sampler.parts["ntk"].numel() == 0
+
+
+class Counting(SelectionContext):
+    """A real context that counts its NTK products."""
+
+    calls = 0
+
+    def kernel_residual(self, residual):
+        Counting.calls += 1
+        return super().kernel_residual(residual)
+
+
+def test_fresh_coordinates_are_scored_anew():
+    """On redrawn coordinates cached NTK scores describe other points: NINT scores every time."""
+    torch.manual_seed(0)
+    model = Siren(2, 1, width=8, depth=1)
+    coords, targets = torch.rand(60, 2), torch.rand(60, 1)
+    for variant in ("paper", "official"):
+        for fresh, expected in ((True, 4), (False, 1)):
+            Counting.calls = 0
+            sampler = make_sampler("nint", 60, variant=variant, alpha=10)
+            for t in range(4):
+                sampler.select(t, Counting(model, coords, targets, 0.0, fresh=fresh))
+            assert Counting.calls == expected, (variant, fresh)

@@ -36,6 +36,8 @@ class SelectionContext:
         timer: where the residual pass and NTK scoring are charged ("residual", "ntk").
         forward_chunk: coordinates per chunk of the no-grad residual pass (None: all at once).
         ntk_chunk_size: coordinates per chunk of the VJP/JVP (None: all at once).
+        fresh: the coordinates were redrawn for this iteration (signals with ``fresh_points``):
+            anything a sampler cached per index at earlier iterations describes other points.
     """
 
     def __init__(
@@ -47,6 +49,7 @@ class SelectionContext:
         timer: PartTimer | None = None,
         forward_chunk: int | None = None,
         ntk_chunk_size: int | None = None,
+        fresh: bool = False,
     ) -> None:
         self.model = model
         self.coords = coords
@@ -55,6 +58,7 @@ class SelectionContext:
         self.timer = timer or PartTimer(coords.device)
         self.forward_chunk = forward_chunk
         self.ntk_chunk_size = ntk_chunk_size
+        self.fresh = fresh
         self._residual: torch.Tensor | None = None
 
     @property
@@ -118,6 +122,9 @@ class Sampler:
     wants_coord_grad: ClassVar[bool] = False
     #: False: a selection may hold fewer than k indices (duplicates merged, see Soft Mining)
     exact_count: ClassVar[bool] = True
+    #: True: the strategy's state is tied to fixed coordinates (EVOS's cached fitness), so on a
+    #: signal with fresh points every iteration the trainer keeps one draw for the whole fit
+    needs_fixed_points: ClassVar[bool] = False
     _state_attrs: ClassVar[tuple[str, ...]] = ("_last", "_last_step", "parts")
 
     def __init__(

@@ -46,6 +46,7 @@ class EvosSampler(Sampler):
 
     name = "evos"
     uses = ("residual",)
+    needs_fixed_points = True  # cached fitness is per coordinate
     _state_attrs = Sampler._state_attrs + ("_fitness", "_fitness_step")
 
     def __init__(

@@ -21,6 +21,11 @@ computed. Two variants:
   and after the cut-off the last cached indices keep serving the tiny NTK part.
   Deviations from the released code: randomness comes from the sampler's own generator instead of
   the global RNG, and the residual pass never builds an autograd graph.
+
+On signals whose coordinates are redrawn every iteration (3D shapes, ``ctx.fresh``) nothing cached
+per index describes the new points, so both variants score anew at every selection while the NTK
+share is above the cut-off (about the first 6 alpha iterations): more NTK products than on a fixed
+signal, charged to the clock like the others. The released code has no such signals.
 """
 
 from __future__ import annotations
@@ -152,7 +157,8 @@ class NintSampler(Sampler):
         counts = paper_counts(k, share, self.xi, self.ntk_cutoff)
         if counts[0] == 0:
             return residual.new_empty(0, dtype=torch.long), counts
-        if self._scores is None or step - self._scores_step >= self.alpha:
+        # fresh coordinates (3D shapes): cached scores belong to other points, so score anew
+        if self._scores is None or ctx.fresh or step - self._scores_step >= self.alpha:
             self._scores = ntk_scores(ctx.kernel_residual(residual))
             self._scores_step = step
         return select.top_k(self._scores, counts[0]), counts
@@ -164,8 +170,9 @@ class NintSampler(Sampler):
         fresh = None
         if self._refresh:
             self._share = official_ntk_share(self._counter, self.xi, self.alpha, self.lam)
-            if self._share >= self.ntk_cutoff:
-                fresh = ntk_scores(ctx.kernel_residual(residual))
+        # on fresh coordinates the cached indices point at other points: score anew
+        if (self._refresh or ctx.fresh) and self._share >= self.ntk_cutoff:
+            fresh = ntk_scores(ctx.kernel_residual(residual))
         counts = official_counts(k, self._share, self.xi)
         if fresh is not None:
             ntk_idx = select.top_k(fresh, counts[0])
