@@ -16,9 +16,9 @@ PART_COLOURS = {
     "all": (0.20, 0.80, 0.20),
 }
 #: one viewpoint for every panel (degrees); y is up in the Stanford scans
-ELEVATION, AZIMUTH = 20.0, -60.0
+ELEVATION, AZIMUTH = 20.0, 120.0
 #: faces drawn per panel at most: matplotlib's painter's algorithm slows down beyond this
-MAX_FACES = 60_000
+MAX_FACES = 400_000
 
 
 def _shaded_faces(vertices: np.ndarray, faces: np.ndarray, rng: np.random.Generator):

@@ -124,8 +124,9 @@ class SdfSignal(Signal):
     lower_is_better = frozenset({"chamfer"})
     primary_metric = "iou"
     headline_metrics = (("iou", "IoU", ".4f"), ("chamfer", "Chamfer", ".3e"))
-    # SIREN's default; coordinates span [-0.5, 0.5], so the first layer's highest frequency is
-    # half that of an image in [-1, 1]. Not tuned by measurement yet.
+    # SIREN's default, kept by measurement: on the full bunny (Unif., 10k points per iteration,
+    # 300 iterations, 64^3 grid) first-layer omega_0 15 / 30 / 60 reached IoU 0.957 / 0.980 /
+    # 0.978 (0.950 / 0.970 / 0.953 at iteration 100).
     default_first_omega_0 = 30.0
     fresh_points = True
     default_ratio = 0.4  # the seed's B = 40 % of each fresh set
