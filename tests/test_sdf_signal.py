@@ -326,6 +326,8 @@ def test_cli_fits_a_mesh_end_to_end(tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert 0 <= summary["final"]["iou"] <= 1 and summary["final"]["chamfer"] > 0
     assert summary["time_parts"]["data"] > 0 and "iou>=0.9" in summary["reached"]
+    assert list(summary["at_iterations"]) == ["10"]
+    assert set(summary["at_iterations"]["10"]) >= {"iou", "chamfer", "train_seconds"}
     config = json.loads((out / "config.json").read_text())
     assert config["signal"]["pool_size"] == 5000 and config["sampler"]["ratio"] == 0.4
     assert config["signal"]["normalisation"]["scale"] == pytest.approx(0.9 / 4, rel=1e-3)

@@ -218,7 +218,8 @@ def fit(
         eval_every, eval_every_seconds, eval_at: evaluation cadence in iterations, in training
             seconds, and/or at the listed iterations. With none of them, the signal's
             ``default_eval_at`` (meshes: 500, 1k, 2k, 5k, 10k) or else every 10 iterations.
-            Iteration 0 (before training) and the last iteration are always evaluated.
+            Iteration 0 (before training) and the last iteration are always evaluated. The
+            metrics at the ``eval_at`` iterations reached are also in ``summary["at_iterations"]``.
         lr: Adam learning rate (1e-4, constant).
         seed: seeds the default model's initialisation, the sampler's generator and (plus
             DATA_SEED_OFFSET) the draws of signals with fresh training points.
@@ -381,4 +382,11 @@ def fit(
         prediction = evaluate(step, float(last_loss))
     # the last history row always scores the final weights, so its prediction is the final one
     summary = {"strategy": sampler.name, **summarise(signal, history, timer, step)}
+    if eval_steps:
+        # the metrics at each requested checkpoint, as the seed's tables report them
+        summary["at_iterations"] = {
+            str(row["iteration"]): {k: v for k, v in row.items() if k != "iteration"}
+            for row in history
+            if row["iteration"] in eval_steps
+        }
     return FitResult(signal, model, sampler, config, history, summary, prediction.cpu())
