@@ -14,10 +14,12 @@ from .schedules import INTERVALS, SCHEDULERS, batch_ratio, sampling_interval
 from .signals import (
     AudioSignal,
     ImageSignal,
+    SdfSignal,
     Signal,
     list_utterances,
     load_audio,
     load_image,
+    load_mesh,
     load_signal,
     load_utterances,
 )
@@ -34,6 +36,7 @@ __all__ = [
     "SAMPLERS",
     "SCHEDULERS",
     "Sampler",
+    "SdfSignal",
     "SelectionContext",
     "Signal",
     "Siren",
@@ -44,6 +47,7 @@ __all__ = [
     "list_utterances",
     "load_audio",
     "load_image",
+    "load_mesh",
     "load_signal",
     "load_utterances",
     "make_sampler",

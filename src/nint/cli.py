@@ -29,6 +29,12 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--seconds", type=float, help="budget in seconds of the training clock")
     g.add_argument("--eval-every", type=int, help="evaluate every N iterations (default 10)")
     g.add_argument("--eval-every-seconds", type=float, help="evaluate every S training seconds")
+    g.add_argument(
+        "--eval-at",
+        type=_iterations,
+        help="evaluate at these iterations, e.g. 500,1000,2000 (meshes default to "
+        "500,1000,2000,5000,10000)",
+    )
     g = p.add_argument_group("model and optimiser")
     g.add_argument("--width", type=int, default=256, help="SIREN width (256)")
     g.add_argument("--depth", type=int, default=5, help="number of sine layers (5)")
@@ -51,6 +57,18 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--eval-chunk", type=_chunk, default="auto", help="evaluation chunk")
 
 
+def _iterations(text: str) -> tuple[int, ...]:
+    try:
+        steps = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected iterations separated by commas, e.g. 500,1000, got {text!r}"
+        ) from None
+    if not steps or min(steps) < 1:
+        raise argparse.ArgumentTypeError(f"evaluation iterations must be >= 1, got {text!r}")
+    return steps
+
+
 def _chunk(text: str) -> int | None | str:
     if text == "auto":
         return text
@@ -62,7 +80,7 @@ def _chunk(text: str) -> int | None | str:
 
 def _add_sampler_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("sampling (every strategy)")
-    g.add_argument("--ratio", type=float, help="batch ratio B in (0, 1] (0.2)")
+    g.add_argument("--ratio", type=float, help="batch ratio B in (0, 1] (0.2; meshes 0.4)")
     g.add_argument("--scheduler", choices=SCHEDULERS, help="batch-ratio scheduler (constant)")
     g.add_argument("--interval", choices=INTERVALS, help="sampling interval (dense)")
     g.add_argument("--dense2-every", type=int, help="period of the dense2 interval (2)")
@@ -151,6 +169,7 @@ def _fit_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "seconds": args.seconds,
         "eval_every": args.eval_every,
         "eval_every_seconds": args.eval_every_seconds,
+        "eval_at": args.eval_at,
         "lr": args.lr,
         "seed": args.seed,
         "device": args.device,
@@ -183,6 +202,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
         start=args.start,
         duration=args.duration,
         coord_range=args.coord_range,
+        points_per_iteration=args.points_per_iteration,
+        pool_size=args.pool_size,
+        grid_resolution=args.grid_resolution,
+        chamfer_points=args.chamfer_points,
     )
     result = fit(signal, args.strategy, progress=not args.quiet, **kwargs, **options)
     folder = result.save(out, overwrite=args.overwrite)
@@ -257,7 +280,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("fit", help="fit one signal with one strategy and write a run folder")
-    p.add_argument("signal", help="an image (any format Pillow reads) or audio (.wav .flac .ogg)")
+    p.add_argument(
+        "signal",
+        help="an image (any format Pillow reads), audio (.wav .flac .ogg) or a triangle mesh "
+        "(.ply .obj .off .stl)",
+    )
     p.add_argument("--strategy", default="nint", help=f"one of {', '.join(SAMPLERS)} (nint)")
     p.add_argument("--out", help="run folder (default runs/<name>-<strategy>)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
@@ -270,6 +297,18 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--coord-range", type=float, help="time coordinates span [-R, R] (100; first omega_0 30)"
     )
+    g = p.add_argument_group("meshes (signed distance fields)")
+    g.add_argument(
+        "--points-per-iteration", type=int, help="training points drawn each iteration (50000)"
+    )
+    g.add_argument(
+        "--pool-size",
+        type=int,
+        help="points whose exact signed distances are computed once, before training, and "
+        "drawn from each iteration (1000000); 0: exact targets for fresh points every iteration",
+    )
+    g.add_argument("--grid-resolution", type=int, help="R of the R^3 IoU/marching-cubes grid (128)")
+    g.add_argument("--chamfer-points", type=int, help="points sampled per surface (100000)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_sampler_options(p)
     _add_training_options(p)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,14 +20,18 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .errors import NintError
-from .models import Siren, predict
+from .models import Siren
 from .samplers import Sampler, SelectionContext, make_sampler
 from .samplers.base import StepFeedback
 from .signals import Signal
 from .timing import PartTimer
 
-#: parts of the training clock, in the order they are reported
-PARTS = ("residual", "ntk", "select", "train", "optimizer", "overhead")
+#: parts of the training clock, in the order they are reported ("data": drawing a fresh training
+#: set, for signals with ``fresh_points``)
+PARTS = ("data", "residual", "ntk", "select", "train", "optimizer", "overhead")
+#: added to the fit seed for the generator of fresh training sets, so that its draws are not the
+#: sampler's (which is seeded with the fit seed itself)
+DATA_SEED_OFFSET = 0x5DF
 
 
 @dataclass
@@ -156,6 +160,20 @@ def check_budget(iterations: int | None, seconds: float | None) -> None:
         raise NintError(f"the time budget must be positive seconds, got {seconds}")
 
 
+def check_eval_at(eval_at: Sequence[int] | None) -> tuple[int, ...] | None:
+    """Sorted distinct evaluation iterations; NintError unless each is an integer >= 1."""
+    if eval_at is None:
+        return None
+    steps = set()
+    for value in eval_at:
+        if isinstance(value, bool) or int(value) != value or value < 1:
+            raise NintError(f"evaluation iterations must be integers >= 1, got {value!r}")
+        steps.add(int(value))
+    if not steps:
+        raise NintError("eval_at lists no iterations")
+    return tuple(sorted(steps))
+
+
 def _reached(got: float | None, value: float, lower_is_better: bool) -> bool:
     return got is not None and (got <= value if lower_is_better else got >= value)
 
@@ -203,6 +221,7 @@ def fit(
     seconds: float | None = None,
     eval_every: int | None = None,
     eval_every_seconds: float | None = None,
+    eval_at: Sequence[int] | None = None,
     lr: float = 1e-4,
     seed: int = 0,
     device: str | torch.device | None = None,
@@ -227,11 +246,14 @@ def fit(
             ``seed``; first_omega_0 None takes the signal's default (30 for images).
         iterations, seconds: the budget; training stops at whichever is reached first. Seconds
             are training-clock seconds (selection + forward/backward + optimiser, no evaluation).
-        eval_every, eval_every_seconds: evaluation cadence in iterations or training seconds
-            (default every 10 iterations). Iteration 0 (before training) and the last iteration
-            are always evaluated.
+        eval_every, eval_every_seconds, eval_at: evaluation cadence in iterations, in training
+            seconds, and/or at the listed iterations. With none of them, the signal's
+            ``default_eval_at`` (meshes: 500, 1k, 2k, 5k, 10k) or else every 10 iterations.
+            Iteration 0 (before training) and the last iteration are always evaluated. The
+            metrics at the ``eval_at`` iterations reached are also in ``summary["at_iterations"]``.
         lr: Adam learning rate (1e-4, constant).
-        seed: seeds the default model's initialisation and the sampler's generator.
+        seed: seeds the default model's initialisation, the sampler's generator and (plus
+            DATA_SEED_OFFSET) the draws of signals with fresh training points.
         device: "cpu", "cuda", "cuda:N" or None/"auto" (CUDA when available).
         forward_chunk, train_chunk, ntk_chunk_size, eval_chunk: coordinates per chunk of the
             no-grad residual pass, the training step (gradient accumulation), the NTK product and
@@ -242,6 +264,8 @@ def fit(
         stop_at: stop early at the first evaluation where every listed metric has reached its
             value (e.g. ``{"psnr": 30}``), for time-to-threshold benchmarks.
         **sampler_options: options of the strategy (ratio, scheduler, interval, xi, alpha, ...).
+            Without ``ratio``, a named strategy gets the signal's ``default_ratio`` (meshes: 0.4)
+            if it has one, else the sampler's default (0.2).
 
     Returns:
         A ``FitResult``; ``result.save(folder)`` writes the run folder.
@@ -251,8 +275,13 @@ def fit(
         raise NintError(f"evaluation cadence must be at least 1 iteration, got {eval_every}")
     if eval_every_seconds is not None and not eval_every_seconds > 0:
         raise NintError(f"evaluation cadence must be positive seconds, got {eval_every_seconds}")
-    if eval_every is None and eval_every_seconds is None:
-        eval_every = 10
+    eval_at = check_eval_at(eval_at)
+    if eval_every is None and eval_every_seconds is None and eval_at is None:
+        if signal.default_eval_at:
+            eval_at = check_eval_at(signal.default_eval_at)
+        else:
+            eval_every = 10
+    eval_steps = frozenset(eval_at or ())
     if not lr > 0:
         raise NintError(f"the learning rate must be positive, got {lr}")
     dev = resolve_device(device)
@@ -269,6 +298,8 @@ def fit(
     if isinstance(strategy, Sampler):
         sampler = strategy
     else:
+        if signal.default_ratio is not None and "ratio" not in sampler_options:
+            sampler_options = {**sampler_options, "ratio": signal.default_ratio}
         sampler = make_sampler(
             strategy, signal.n_points, seed=seed, raster=signal.raster, **sampler_options
         )
@@ -279,8 +310,18 @@ def fit(
         model = Siren(signal.in_features, signal.out_features, width, depth, omega_0, first_omega_0)
     model = model.to(dev)
     coords, targets = signal.coords.to(dev), signal.values.to(dev)
-    # where the fit is scored: the training coordinates, or another grid (super-resolution)
-    eval_coords = coords if signal.eval_coords is signal.coords else signal.eval_coords.to(dev)
+    # its own generator: the sampler's is seeded with `seed` too, and must not mirror the draws
+    data_generator = torch.Generator().manual_seed(seed + DATA_SEED_OFFSET)
+    fresh = signal.fresh_points and not sampler.needs_fixed_points
+    frozen_note = None
+    if signal.fresh_points and sampler.needs_fixed_points:
+        # EVOS caches fitness per coordinate, so it keeps one draw (its candidate pool) for the
+        # whole fit instead of a fresh set every iteration; drawn before the clock starts
+        coords, targets = (t.to(dev) for t in signal.draw_training_set(data_generator))
+        frozen_note = (
+            f"{sampler.name} keeps per-coordinate state, so it trained on one set of "
+            f"{signal.n_points} points drawn once, not a fresh set every iteration"
+        )
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     timer = PartTimer(dev)
 
@@ -291,6 +332,8 @@ def fit(
         "budget": {"iterations": iterations, "seconds": seconds},
         "eval_every": eval_every,
         "eval_every_seconds": eval_every_seconds,
+        "eval_at": list(eval_at) if eval_at else None,
+        "fresh_points": fresh,
         "lr": lr,
         "optimizer": "Adam",
         "seed": seed,
@@ -305,7 +348,7 @@ def fit(
 
     def evaluate(step: int, loss: float) -> torch.Tensor:
         """Score the current weights off the training clock; returns the prediction."""
-        pred = predict(model, eval_coords, eval_chunk)
+        pred = signal.predict_for_eval(model, eval_chunk, dev)
         row = {"iteration": step, "train_seconds": timer.total(), "loss": loss}
         row.update(signal.evaluate(pred))
         last = sampler.last_indices
@@ -338,9 +381,13 @@ def fit(
         ):
             break
         with timer.measure("overhead"):
+            if fresh:
+                with timer.measure("data"):
+                    new_coords, new_targets = signal.draw_training_set(data_generator)
+                    coords, targets = new_coords.to(dev), new_targets.to(dev)
             progress_now = progress_of(step, train_s, iterations, seconds)
             ctx = SelectionContext(
-                model, coords, targets, progress_now, timer, forward_chunk, ntk_chunk_size
+                model, coords, targets, progress_now, timer, forward_chunk, ntk_chunk_size, fresh
             )
             with timer.measure("select"):
                 idx = sampler.select(step, ctx)
@@ -359,7 +406,11 @@ def fit(
                     sampler.observe(StepFeedback(idx, out.errors, out.coord_grad))
         step += 1
         last_loss = out.loss  # no .item() here: it would synchronise a GPU inside the loop
-        due = (eval_every is not None and step % eval_every == 0) or timer.total() >= next_eval_s
+        due = (
+            (eval_every is not None and step % eval_every == 0)
+            or step in eval_steps
+            or timer.total() >= next_eval_s
+        )
         if due:
             prediction = evaluate(step, float(last_loss))
             while next_eval_s <= timer.total():
@@ -381,4 +432,13 @@ def fit(
         prediction = evaluate(step, float(last_loss))
     # the last history row always scores the final weights, so its prediction is the final one
     summary = {"strategy": sampler.name, **summarise(signal, history, timer, step)}
+    if frozen_note:
+        summary["notes"].append(frozen_note)
+    if eval_steps:
+        # the metrics at each requested checkpoint, as the seed's tables report them
+        summary["at_iterations"] = {
+            str(row["iteration"]): {k: v for k, v in row.items() if k != "iteration"}
+            for row in history
+            if row["iteration"] in eval_steps
+        }
     return FitResult(signal, model, sampler, config, history, summary, prediction.cpu())

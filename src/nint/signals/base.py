@@ -12,9 +12,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from torch import nn
 
 from ..errors import NintError
 from ..metrics.missing import Missing
+from ..models import predict
 
 
 def existing_file(path: str | Path, kind: str) -> Path:
@@ -47,6 +49,12 @@ class Signal:
     headline_metrics: ClassVar[tuple[tuple[str, str, str], ...]] = ()
     #: the first-layer SIREN frequency that suits this modality's coordinates
     default_first_omega_0: ClassVar[float] = 30.0
+    #: True: the training set changes every iteration (``draw_training_set``); N stays fixed
+    fresh_points: ClassVar[bool] = False
+    #: batch ratio B used when the caller gives none (None: the sampler's own default, 0.2)
+    default_ratio: ClassVar[float | None] = None
+    #: iterations to evaluate at when the caller gives no cadence (empty: every 10 iterations)
+    default_eval_at: ClassVar[tuple[int, ...]] = ()
 
     def __init__(self, coords: torch.Tensor, values: torch.Tensor, name: str) -> None:
         if coords.ndim != 2 or values.ndim != 2 or coords.shape[0] != values.shape[0]:
@@ -86,8 +94,21 @@ class Signal:
     def out_features(self) -> int:
         return self.values.shape[1]
 
+    def draw_training_set(self, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """A new training set ((N, D) coords, (N, C) values), same N every call, drawn with
+        ``generator``; the trainer calls it every iteration when ``fresh_points`` is True."""
+        raise NotImplementedError(f"{type(self).__name__} has a fixed training set")
+
+    def predict_for_eval(
+        self, model: nn.Module, chunk: int | None, device: torch.device
+    ) -> torch.Tensor:
+        """The (M, C) prediction over ``eval_coords`` that ``evaluate`` and
+        ``save_reconstruction`` take, without gradients, ``chunk`` rows at a time. A signal with
+        a large evaluation set overrides this to build its coordinates lazily."""
+        return predict(model, self.eval_coords.to(device), chunk)
+
     def evaluate(self, prediction: torch.Tensor) -> dict[str, float | None]:
-        """Metrics of a full (M, C) prediction at ``eval_coords``. A metric that cannot be
+        """Metrics of a full (M, C) prediction over ``eval_coords``. A metric that cannot be
         computed is None, with its reason in ``self.missing``; it is never reported as a number."""
         raise NotImplementedError
 
