@@ -23,6 +23,15 @@ TINY = {
     "large": Preset(checkpoints=(4,), eval_every=2, limit=2),
     "superres": Preset(checkpoints=(4,), eval_every=2, limit=1),
     "image": Preset(checkpoints=(3, 6), limit=2),
+    "sdf": Preset(
+        checkpoints=(3, 6),
+        load=(
+            ("points_per_iteration", 1000),
+            ("pool_size", 10000),
+            ("grid_resolution", 24),
+            ("chamfer_points", 2000),
+        ),
+    ),
 }
 
 
@@ -54,15 +63,27 @@ def librispeech(tmp_path_factory):
     return root
 
 
-def data_for(name, images, librispeech):
-    return librispeech if EXPERIMENTS[name].data == "librispeech" else images
+@pytest.fixture(scope="module")
+def meshes(tmp_path_factory):
+    import trimesh
+
+    folder = tmp_path_factory.mktemp("meshes")
+    trimesh.creation.icosphere(subdivisions=2, radius=1.0).export(folder / "ball.ply")
+    trimesh.creation.box(extents=(1.0, 0.6, 0.8)).export(folder / "brick.obj")
+    return folder
+
+
+def data_for(name, images, librispeech, meshes=None):
+    kind = EXPERIMENTS[name].data
+    return {"librispeech": librispeech, "images": images, "meshes": meshes}[kind]
 
 
 @pytest.mark.parametrize("name", sorted(TINY))
-def test_experiment_end_to_end(name, images, librispeech, tmp_path):
+def test_experiment_end_to_end(name, images, librispeech, meshes, tmp_path):
     exp = tiny(name)
     out = tmp_path / name
-    paths = run_bench(exp, data_for(name, images, librispeech), out, "tiny", log=lambda s: None)
+    data = data_for(name, images, librispeech, meshes)
+    paths = run_bench(exp, data, out, "tiny", log=lambda s: None)
     table = paths["table"].read_text()
     for variant in exp.variants:
         label = f"<u>{variant.label}</u>" if variant.underline else variant.label
@@ -75,7 +96,7 @@ def test_experiment_end_to_end(name, images, librispeech, tmp_path):
         rows = list(csv.reader(f))
     assert len(rows) == 1 + len(exp.variants)
     # the numbers are the runs' own: the first row's first column from the run folders
-    specs = plan(exp, "tiny", data_for(name, images, librispeech), out)
+    specs = plan(exp, "tiny", data, out)
     first = [s for s in specs if s.variant == exp.variants[0].key]
     column = columns(exp, exp.presets["tiny"])[0]
     values = []

@@ -66,6 +66,43 @@ AUDIO = Experiment(
     },
 )
 
+SDF = Experiment(
+    name="sdf",
+    title="3D shapes: IoU and Chamfer distance at fixed iterations",
+    seed_ref="Table 7 (Figure 7)",
+    data="meshes",
+    variants=_with_step(
+        (
+            ("Stand.", "standard"),
+            ("Unif.", "uniform"),
+            ("INT", "int"),
+            ("EVOS", "evos"),
+            ("NINT", "nint"),
+        )
+    ),  # fmt: skip
+    metrics=(
+        Metric("iou", "IoU", True, 4),
+        Metric("chamfer", "CHD (x1e-3)", False, 3, scale=1e3),
+    ),
+    unit="iterations",
+    layout="checkpoints",
+    figure="shapes",
+    presets={
+        "paper": Preset(checkpoints=(500, 1000, 2000, 5000, 10000)),
+        "cpu": Preset(
+            checkpoints=(500, 1000),
+            limit=1,
+            load=(("points_per_iteration", 25000), ("pool_size", 500000)),
+            factors=(
+                "500 and 1000 iterations (the seed: 500 to 10k)",
+                "25,000 points per iteration (the seed: 50,000) from a pool of 500k",
+                "IoU on a 128^3 grid",
+                "first mesh only",
+            ),
+        ),
+    },
+)
+
 ABLATION = Experiment(
     name="ablation",
     title="NINT ablation: iterations and seconds to PSNR / SSIM / LPIPS targets",
@@ -217,4 +254,6 @@ IMAGE = Experiment(
 )
 
 #: name -> experiment, in the seed's order
-EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (AUDIO, ABLATION, SUPERRES, LARGE, IMAGE)}
+EXPERIMENTS: dict[str, Experiment] = {
+    e.name: e for e in (AUDIO, SDF, ABLATION, SUPERRES, LARGE, IMAGE)
+}

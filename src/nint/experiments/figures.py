@@ -4,6 +4,8 @@
   reconstruction of the first utterance, side by side.
 - images (Figures 8-10): for up to three images, the ground truth and every row's reconstruction,
   cropped to the central quarter so that detail is visible at print size.
+- shapes (Figure 7): the first mesh and every row's marching-cubes reconstruction, rendered from
+  the same viewpoint.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ def draw(specs: list[RunSpec], path: Path) -> Path:
     """The experiment's figure for finished runs ``specs``, saved as ``path`` (PNG)."""
     if specs[0].experiment.figure == "audio":
         return audio_figure(specs, path)
+    if specs[0].experiment.figure == "shapes":
+        return shape_figure(specs, path)
     return image_figure(specs, path)
 
 
@@ -86,3 +90,22 @@ def image_figure(specs: list[RunSpec], path: Path, max_images: int = 3) -> Path:
     fig.savefig(path)
     plt.close(fig)
     return Path(path)
+
+
+def shape_figure(specs: list[RunSpec], path: Path) -> Path:
+    from ..metrics.missing import Missing
+    from ..report.mesh_figure import plot_mesh_comparison
+    from ..signals.mesh import normalise, read_mesh
+
+    first = specs[0].signal
+    vertices, faces = read_mesh(first)
+    truth, centre, scale = normalise(vertices, faces)
+    meshes: dict = {"Ground truth": (truth, faces)}
+    for spec in (s for s in specs if s.signal == first):
+        ply = Path(spec.folder) / "reconstruction.ply"
+        if ply.exists():
+            v, f = read_mesh(ply)
+            meshes[_label(spec)] = ((v - centre) * scale, f)  # back into the fitted frame
+        else:
+            meshes[_label(spec)] = Missing("the field never crossed zero")
+    return plot_mesh_comparison(meshes, Path(path), title=Path(first).stem)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NintError
+from ..signals.mesh import MESH_SUFFIXES
 from .catalogue import EXPERIMENTS
 from .spec import Experiment, Preset, Variant
 
@@ -71,17 +72,19 @@ def data_files(experiment: Experiment, data: Path, limit: int | None) -> list[Pa
         raise NintError(f"no such data folder: {data}")
     if experiment.data == "librispeech":
         files = [u.path for u in list_utterances(data, limit=limit)]
-    elif experiment.data == "images":
+    elif experiment.data in ("images", "meshes"):
+        suffixes = IMAGE_SUFFIXES if experiment.data == "images" else tuple(MESH_SUFFIXES)
         if data.is_file():
             files = [data]
         else:
-            files = sorted(p for p in data.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            files = sorted(p for p in data.iterdir() if p.suffix.lower() in suffixes)
         files = files[:limit] if limit is not None else files
     else:
         raise NintError(f"experiment {experiment.name}: unknown data kind {experiment.data!r}")
     if not files:
-        kind = {"images": "image files", "meshes": "mesh files"}.get(experiment.data, "files")
-        raise NintError(f"no {kind} ({', '.join(IMAGE_SUFFIXES)}) in {data}")
+        if experiment.data == "meshes":
+            raise NintError(f"no mesh files ({', '.join(sorted(MESH_SUFFIXES))}) in {data}")
+        raise NintError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) in {data}")
     return files
 
 
