@@ -6,6 +6,7 @@ run_bench("audio", data="test-clean", out="runs/bench-audio", preset="cpu")
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from .runner import RunSpec, get_experiment, get_preset, plan, run_local, run_ra
 from .spec import Experiment, Metric, Preset, Threshold, Variant
 
 
-def caption(experiment: Experiment, preset_name: str, n_signals: int, device: str) -> str:
+def caption(experiment: Experiment, preset_name: str, n_signals: int, env: dict) -> str:
     preset = get_preset(experiment, preset_name)
     lines = [
         f"{experiment.title} (the seed's {experiment.seed_ref}); preset `{preset_name}`; "
@@ -32,10 +33,19 @@ def caption(experiment: Experiment, preset_name: str, n_signals: int, device: st
     ]
     if preset.factors:
         lines.append("Scaled from the seed: " + "; ".join(preset.factors) + ".")
+    lines.append(one_line(env))
+    return "\n".join(lines)
+
+
+def runs_environment(specs: list[RunSpec], device: str) -> dict:
+    """The machine the runs ran on (the first run's environment.json; this process's if the
+    table is made where they ran and that file is absent)."""
+    path = Path(specs[0].folder) / "environment.json"
+    if path.is_file():
+        return json.loads(path.read_text())
     from ..train import resolve_device
 
-    lines.append(one_line(environment(str(resolve_device(device)))))
-    return "\n".join(lines)
+    return environment(str(resolve_device(device)))
 
 
 def run_bench(
@@ -70,7 +80,8 @@ def run_bench(
     cells = collect(experiment, get_preset(experiment, preset), specs)
     table = markdown(experiment, get_preset(experiment, preset), cells)
     n_signals = len({s.signal for s in specs})
-    text = table + "\n\n" + caption(experiment, preset, n_signals, device) + "\n"
+    env = runs_environment(specs, device)
+    text = table + "\n\n" + caption(experiment, preset, n_signals, env) + "\n"
     paths = {"table": out / "table.md", "csv": out / "table.csv", "figure": out / "figure.png"}
     paths["table"].write_text(text)
     write_csv(experiment, get_preset(experiment, preset), cells, paths["csv"])

@@ -81,7 +81,7 @@ SDF = Experiment(
     ),  # fmt: skip
     metrics=(
         Metric("iou", "IoU", True, 4),
-        Metric("chamfer", "CHD (x1e-3)", False, 3, scale=1e3),
+        Metric("chamfer", "CHD (x1e-3)", False, 4, scale=1e3),
     ),
     unit="iterations",
     layout="checkpoints",
