@@ -67,7 +67,7 @@ def run_bench(
         {"table": table.md, "csv": table.csv, "figure": figure.png}.
     """
     experiment = name if isinstance(name, Experiment) else get_experiment(name)
-    get_preset(experiment, preset)
+    settings = get_preset(experiment, preset)
     if executor not in ("local", "ray"):
         raise NintError(f"unknown executor {executor!r}; choose local or ray")
     out = Path(out)
@@ -77,14 +77,14 @@ def run_bench(
         run_ray(specs, address=ray_address, log=log)
     else:
         run_local(specs, progress=progress, log=log)
-    cells = collect(experiment, get_preset(experiment, preset), specs)
-    table = markdown(experiment, get_preset(experiment, preset), cells)
+    cells = collect(experiment, settings, specs)
+    table = markdown(experiment, settings, cells)
     n_signals = len({s.signal for s in specs})
     env = runs_environment(specs, device)
     text = table + "\n\n" + caption(experiment, preset, n_signals, env) + "\n"
     paths = {"table": out / "table.md", "csv": out / "table.csv", "figure": out / "figure.png"}
     paths["table"].write_text(text)
-    write_csv(experiment, get_preset(experiment, preset), cells, paths["csv"])
+    write_csv(experiment, settings, cells, paths["csv"])
     draw(specs, paths["figure"])
     log("")
     log(text)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..report.tables import markdown_table
 from .runner import RunSpec
 from .spec import Experiment, Preset
 
@@ -149,22 +150,7 @@ def markdown(experiment: Experiment, preset: Preset, cells: dict) -> str:
                 text = f"**{text}**"
             row.append(text)
         rows.append(row)
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["| " + " | ".join(h.ljust(widths[i]) for i, h in enumerate(header)) + " |"]
-    lines.append(
-        "| "
-        + " | ".join(("-" * w if i == 0 else "-" * (w - 1) + ":") for i, w in enumerate(widths))
-        + " |"
-    )
-    for row in rows:
-        lines.append(
-            "| "
-            + " | ".join(
-                c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(row)
-            )
-            + " |"
-        )
-    return "\n".join(lines)
+    return markdown_table(header, rows)  # cells are already text: fmt leaves them as they are
 
 
 def write_csv(experiment: Experiment, preset: Preset, cells: dict, path: Path) -> Path:
