@@ -17,6 +17,7 @@ class FakeContext(SelectionContext):
         self.coords = torch.zeros(n, 2)
         self.progress = progress
         self.fresh = False
+        self.shard = None
         self._residual = torch.randn(n, channels, generator=g)
         self._kr = torch.randn(n, channels, generator=g)
         self.ntk_calls = 0

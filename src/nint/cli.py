@@ -207,7 +207,12 @@ def cmd_fit(args: argparse.Namespace) -> int:
         grid_resolution=args.grid_resolution,
         chamfer_points=args.chamfer_points,
     )
-    result = fit(signal, args.strategy, progress=not args.quiet, **kwargs, **options)
+    try:
+        result = fit(signal, args.strategy, progress=not args.quiet, **kwargs, **options)
+    finally:
+        _leave_process_group()
+    if not result.history:
+        return 0  # another rank of a torchrun launch: rank 0 writes the one run folder
     folder = result.save(out, overwrite=args.overwrite)
     s = result.summary
     print(
@@ -219,6 +224,14 @@ def cmd_fit(args: argparse.Namespace) -> int:
     for note in s["notes"]:
         print(f"  note: {note}")
     return 0
+
+
+def _leave_process_group() -> None:
+    """Close the process group a sharded fit joined (under torchrun), if any."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -13,6 +13,8 @@ of w depend on v alone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 from torch.func import functional_call, jvp, vjp
@@ -31,6 +33,7 @@ def kernel_residual_product(
     coords: torch.Tensor,
     residual: torch.Tensor,
     chunk_size: int | None = None,
+    reduce: Callable[[list[torch.Tensor]], list[torch.Tensor]] | None = None,
 ) -> torch.Tensor:
     """Return w = K r, the NTK-weighted residual, exactly.
 
@@ -39,6 +42,9 @@ def kernel_residual_product(
         coords: (N, D) model inputs.
         residual: (N, C) or (N,) residual f(x) - y; detached internally.
         chunk_size: coordinates per VJP/JVP chunk; None processes all N at once.
+        reduce: applied to the list of J^T r tensors (one per parameter) before the JVP; in a
+            sharded fit it sums them over the ranks, so that each rank's rows of w use the whole
+            signal's J^T r (``nint.distributed``). None: this process holds every coordinate.
 
     Returns:
         (N, C) tensor w with w[i] = sum_j K(x_i, x_j) r_j, in the model's dtype.
@@ -64,6 +70,8 @@ def kernel_residual_product(
             (g,) = pullback(r[sl])
             v = g if v is None else {k: v[k] + g[k] for k in v}
         assert v is not None
+        if reduce is not None:
+            v = dict(zip(v, reduce(list(v.values())), strict=True))
         out = []
         for sl in slices:
             _, w = jvp(forward(coords[sl]), (params,), (v,))

@@ -19,16 +19,18 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .distributed import join_if_launched
 from .errors import NintError
 from .models import Siren
-from .samplers import Sampler, SelectionContext, make_sampler
+from .samplers import SAMPLERS, Sampler, SelectionContext, make_sampler
 from .samplers.base import StepFeedback
 from .signals import Signal
 from .timing import PartTimer
 
 #: parts of the training clock, in the order they are reported ("data": drawing a fresh training
-#: set, for signals with ``fresh_points``)
-PARTS = ("data", "residual", "ntk", "select", "train", "optimizer", "overhead")
+#: set, for signals with ``fresh_points``; "comm": summing gradients and sharing the clock across
+#: the processes of a sharded fit, zero in one process)
+PARTS = ("data", "residual", "ntk", "select", "train", "comm", "optimizer", "overhead")
 #: added to the fit seed for the generator of fresh training sets, so that its draws are not the
 #: sampler's (which is seeded with the fit seed itself)
 DATA_SEED_OFFSET = 0x5DF
@@ -72,6 +74,7 @@ def train_step(
     weigh: Callable[[torch.Tensor], torch.Tensor] | None = None,
     keep_errors: bool = False,
     coord_grad: bool = False,
+    total_count: int | None = None,
 ) -> StepResult:
     """Accumulate the gradient of the (weighted) MSE over the coordinates ``idx``.
 
@@ -86,19 +89,22 @@ def train_step(
     Args:
         keep_errors: return the errors (k, C) of this forward, detached.
         coord_grad: return the loss gradient with respect to the chosen coordinates (k, D).
+        total_count: the number of coordinates the loss is a mean over, when ``idx`` holds only
+            this process's share of them (a sharded fit); default k.
 
     Returns:
         the loss (detached, no host synchronisation) and what was asked for.
     """
     k, channels = idx.numel(), targets.shape[1]
-    step = chunk or k
+    step = chunk or max(k, 1)
+    denominator = (total_count or k) * channels
     x, y = coords[idx], targets[idx]
     if coord_grad:
         x.requires_grad_(True)
     if weigh is not None:
         err = torch.cat([model(x[s : s + step]) for s in range(0, k, step)]) - y
         weights = weigh(err.detach())
-        loss = (err.pow(2) * weights[:, None]).sum() / (k * channels)
+        loss = (err.pow(2) * weights[:, None]).sum() / denominator
         loss.backward()
         total, errors = loss.detach(), err.detach()
     else:
@@ -106,7 +112,7 @@ def train_step(
         parts = []
         for s in range(0, k, step):
             err = model(x[s : s + step]) - y[s : s + step]
-            loss = err.pow(2).sum() / (k * channels)
+            loss = err.pow(2).sum() / denominator
             loss.backward()
             total += loss.detach()
             if keep_errors:
@@ -235,6 +241,7 @@ def fit(
     eval_chunk: int | None | str = "auto",
     progress: bool = False,
     stop_at: dict[str, float] | None = None,
+    distributed: bool | None = None,
     **sampler_options: Any,
 ) -> FitResult:
     """Fit an INR to ``signal``, choosing the training coordinates with ``strategy``.
@@ -263,6 +270,12 @@ def fit(
         progress: show a progress bar (iteration, loss, last PSNR).
         stop_at: stop early at the first evaluation where every listed metric has reached its
             value (e.g. ``{"psnr": 30}``), for time-to-threshold benchmarks.
+        distributed: shard the coordinates over the processes of a torch.distributed group
+            (``nint.distributed``): None (default) does so when launched by ``torchrun`` with
+            more than one process. Selections, the NTK product and the updates are the
+            one-process ones; only ``standard``, ``uniform``, ``int`` and ``nint`` support it.
+            Rank 0 evaluates and returns the full result; the other ranks return one with an
+            empty history and summary.
         **sampler_options: options of the strategy (ratio, scheduler, interval, xi, alpha, ...).
             Without ``ratio``, a named strategy gets the signal's ``default_ratio`` (meshes: 0.4)
             if it has one, else the sampler's default (0.2).
@@ -285,6 +298,7 @@ def fit(
     if not lr > 0:
         raise NintError(f"the learning rate must be positive, got {lr}")
     dev = resolve_device(device)
+    shard, dev = join_if_launched(signal.n_points, dev, distributed)
     chunks = resolve_chunks(
         dev,
         forward_chunk=forward_chunk,
@@ -303,13 +317,27 @@ def fit(
         sampler = make_sampler(
             strategy, signal.n_points, seed=seed, raster=signal.raster, **sampler_options
         )
+    if shard is not None and not sampler.shardable:
+        shardable = ", ".join(name for name, cls in SAMPLERS.items() if cls.shardable)
+        raise NintError(
+            f"strategy {sampler.name!r} cannot be sharded over processes; use one of {shardable}"
+        )
     if model is None:
         torch.manual_seed(seed)
         if first_omega_0 is None:
             first_omega_0 = signal.default_first_omega_0
         model = Siren(signal.in_features, signal.out_features, width, depth, omega_0, first_omega_0)
     model = model.to(dev)
-    coords, targets = signal.coords.to(dev), signal.values.to(dev)
+    if shard is not None:
+        shard.broadcast_parameters(model)  # identical replicas, even for a caller's model
+
+    def own(c: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """This process's rows of a training set (all of them in one process)."""
+        if shard is not None:
+            c, t = c[shard.lo : shard.hi], t[shard.lo : shard.hi]
+        return c.to(dev), t.to(dev)
+
+    coords, targets = own(signal.coords, signal.values)
     # its own generator: the sampler's is seeded with `seed` too, and must not mirror the draws
     data_generator = torch.Generator().manual_seed(seed + DATA_SEED_OFFSET)
     fresh = signal.fresh_points and not sampler.needs_fixed_points
@@ -340,10 +368,21 @@ def fit(
         "device": str(dev),
         **chunks,
         "stop_at": stop_at,
+        "world_size": 1 if shard is None else shard.world,
     }
 
     history: list[dict[str, float]] = []
     metric = signal.primary_metric
+    main = shard is None or shard.is_main
+    # in a sharded fit every decision taken on the clock follows rank 0's clock
+    clock_decides = shard is not None and (seconds is not None or eval_every_seconds is not None)
+
+    def shared_clock() -> float:
+        if not clock_decides:
+            return timer.total()
+        with timer.measure("comm"):
+            return shard.broadcast_float(timer.total(), dev)
+
     wall_start = time.perf_counter()
 
     def evaluate(step: int, loss: float) -> torch.Tensor:
@@ -357,13 +396,15 @@ def fit(
         history.append(row)
         return pred
 
-    prediction = evaluate(0, math.nan)
-    unknown = sorted(set(stop_at or {}) - set(history[0]))
-    if unknown:
-        raise NintError(f"stop_at names unknown metric(s) {', '.join(unknown)}")
+    prediction = torch.empty(0)
+    if main:
+        prediction = evaluate(0, math.nan)
+        unknown = sorted(set(stop_at or {}) - set(history[0]))
+        if unknown:
+            raise NintError(f"stop_at names unknown metric(s) {', '.join(unknown)}")
     bar = tqdm(
         total=iterations if iterations is not None else seconds,
-        disable=True if not progress else None,  # None: shown only on a terminal
+        disable=True if not (progress and main) else None,  # None: shown only on a terminal
         unit="it" if iterations is not None else "s",
         bar_format=None
         if iterations is not None
@@ -375,7 +416,7 @@ def fit(
     step = 0
     last_loss = torch.zeros(())
     while True:
-        train_s = timer.total()
+        train_s = shared_clock()
         if (iterations is not None and step >= iterations) or (
             seconds is not None and train_s >= seconds
         ):
@@ -383,22 +424,27 @@ def fit(
         with timer.measure("overhead"):
             if fresh:
                 with timer.measure("data"):
-                    new_coords, new_targets = signal.draw_training_set(data_generator)
-                    coords, targets = new_coords.to(dev), new_targets.to(dev)
+                    coords, targets = own(*signal.draw_training_set(data_generator))
             progress_now = progress_of(step, train_s, iterations, seconds)
             ctx = SelectionContext(
-                model, coords, targets, progress_now, timer, forward_chunk, ntk_chunk_size, fresh
-            )
+                model, coords, targets, progress_now, timer, forward_chunk, ntk_chunk_size, fresh,
+                shard,
+            )  # fmt: skip
             with timer.measure("select"):
-                idx = sampler.select(step, ctx)
+                idx = sampler.select(step, ctx)  # global indices in [0, N)
             with timer.measure("train"):
                 optimizer.zero_grad(set_to_none=True)
                 out = train_step(
-                    model, coords, targets, idx, train_chunk,
+                    model, coords, targets, idx if shard is None else shard.local(idx),
+                    train_chunk,
                     weigh=sampler.loss_weights if sampler.reweights else None,
                     keep_errors=sampler.wants_feedback,
                     coord_grad=sampler.wants_coord_grad,
+                    total_count=idx.numel(),
                 )  # fmt: skip
+            if shard is not None:
+                with timer.measure("comm"):
+                    out.loss = shard.sum_gradients(model, [out.loss])[0]
             with timer.measure("optimizer"):
                 optimizer.step()
             if sampler.wants_feedback:
@@ -406,28 +452,34 @@ def fit(
                     sampler.observe(StepFeedback(idx, out.errors, out.coord_grad))
         step += 1
         last_loss = out.loss  # no .item() here: it would synchronise a GPU inside the loop
+        now = shared_clock() if eval_every_seconds is not None else timer.total()
         due = (
             (eval_every is not None and step % eval_every == 0)
             or step in eval_steps
-            or timer.total() >= next_eval_s
+            or now >= next_eval_s
         )
+        stop = False
         if due:
-            prediction = evaluate(step, float(last_loss))
-            while next_eval_s <= timer.total():
+            while next_eval_s <= now:
                 next_eval_s += eval_every_seconds or math.inf
-            bar.set_postfix_str(
-                f"it={step} loss={float(last_loss):.2e} {metric}={history[-1][metric]:.2f}"
-            )
+            if main:
+                prediction = evaluate(step, float(last_loss))
+                bar.set_postfix_str(
+                    f"it={step} loss={float(last_loss):.2e} {metric}={history[-1][metric]:.2f}"
+                )
+                stop = bool(stop_at) and all(
+                    _reached(history[-1][m], v, m in signal.lower_is_better)
+                    for m, v in stop_at.items()
+                )
+            if shard is not None:
+                # off the clock: the other ranks wait here while rank 0 evaluates
+                stop = shard.broadcast_float(float(stop), dev) > 0
         bar.update(1 if iterations is not None else timer.total() - bar.n)
-        if (
-            due
-            and stop_at
-            and all(
-                _reached(history[-1][m], v, m in signal.lower_is_better) for m, v in stop_at.items()
-            )
-        ):
+        if stop:
             break
     bar.close()
+    if not main:
+        return FitResult(signal, model, sampler, config, [], {}, prediction)
     if history[-1]["iteration"] != step:
         prediction = evaluate(step, float(last_loss))
     # the last history row always scores the final weights, so its prediction is the final one

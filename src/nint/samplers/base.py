@@ -12,17 +12,21 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 from torch import nn
 
+from .. import select
 from ..errors import NintError
 from ..models import predict
 from ..ntk import kernel_residual_product
 from ..schedules import batch_ratio, check_interval, check_scheduler, sampling_interval
 from ..select import count_for_ratio
 from ..timing import PartTimer
+
+if TYPE_CHECKING:
+    from ..distributed import Shard
 
 
 class SelectionContext:
@@ -38,6 +42,9 @@ class SelectionContext:
         ntk_chunk_size: coordinates per chunk of the VJP/JVP (None: all at once).
         fresh: the coordinates were redrawn for this iteration (signals with ``fresh_points``):
             anything a sampler cached per index at earlier iterations describes other points.
+        shard: in a sharded fit (``nint.distributed``), this rank's slice of the coordinates:
+            ``coords``, ``targets``, the residual and the NTK product then cover that slice
+            only, while selections stay global indices in [0, N) (see ``top_k``).
     """
 
     def __init__(
@@ -50,6 +57,7 @@ class SelectionContext:
         forward_chunk: int | None = None,
         ntk_chunk_size: int | None = None,
         fresh: bool = False,
+        shard: Shard | None = None,
     ) -> None:
         self.model = model
         self.coords = coords
@@ -59,11 +67,13 @@ class SelectionContext:
         self.forward_chunk = forward_chunk
         self.ntk_chunk_size = ntk_chunk_size
         self.fresh = fresh
+        self.shard = shard
         self._residual: torch.Tensor | None = None
 
     @property
     def n_points(self) -> int:
-        return self.coords.shape[0]
+        """N, the number of coordinates of the whole signal (all shards)."""
+        return self.coords.shape[0] if self.shard is None else self.shard.n_points
 
     def residual(self) -> torch.Tensor:
         """(N, C) residual f(x) - y over all coordinates, from one no-grad forward (cached)."""
@@ -76,7 +86,26 @@ class SelectionContext:
     def kernel_residual(self, residual: torch.Tensor) -> torch.Tensor:
         """(N, C) NTK-weighted residual K r at the current weights (exact, chunked)."""
         with self.timer.measure("ntk"):
-            return kernel_residual_product(self.model, self.coords, residual, self.ntk_chunk_size)
+            return kernel_residual_product(
+                self.model,
+                self.coords,
+                residual,
+                self.ntk_chunk_size,
+                reduce=None if self.shard is None else self.shard.all_reduce_sum,
+            )
+
+    def top_k(
+        self, scores: torch.Tensor, k: int, exclude: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Global indices of the k largest scores (``select.top_k``), across shards if sharded.
+
+        Args:
+            scores: per-coordinate scores of the coordinates this context holds.
+            exclude: (N,) bool mask over all N coordinates.
+        """
+        if self.shard is None:
+            return select.top_k(scores, k, exclude=exclude)
+        return self.shard.top_k(scores, k, exclude=exclude)
 
 
 @dataclass
@@ -125,6 +154,9 @@ class Sampler:
     #: True: the strategy's state is tied to fixed coordinates (EVOS's cached fitness), so on a
     #: signal with fresh points every iteration the trainer keeps one draw for the whole fit
     needs_fixed_points: ClassVar[bool] = False
+    #: True: the strategy selects through ``ctx.top_k`` and global masks only, so a sharded fit
+    #: (torchrun) selects exactly what one process would
+    shardable: ClassVar[bool] = False
     _state_attrs: ClassVar[tuple[str, ...]] = ("_last", "_last_step", "parts")
 
     def __init__(

@@ -6,7 +6,6 @@ from typing import Any
 
 import torch
 
-from .. import select
 from ..errors import NintError
 from ..ntk import error_scores
 from .base import Sampler, SelectionContext
@@ -22,6 +21,7 @@ class IntSampler(Sampler):
     """
 
     name = "int"
+    shardable = True
     uses = ("residual",)
 
     def __init__(self, n_points: int, *, error_norm: str = "l1", **options: Any) -> None:
@@ -31,7 +31,7 @@ class IntSampler(Sampler):
         self.error_norm = error_norm
 
     def _choose(self, step: int, k: int, ctx: SelectionContext) -> torch.Tensor:
-        idx = select.top_k(error_scores(ctx.residual(), self.error_norm), k)
+        idx = ctx.top_k(error_scores(ctx.residual(), self.error_norm), k)
         self.parts = {"error": idx}
         return idx
 

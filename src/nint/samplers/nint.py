@@ -82,6 +82,7 @@ class NintSampler(Sampler):
     """
 
     name = "nint"
+    shardable = True
     uses = ("residual", "ntk")
     _state_attrs = Sampler._state_attrs + (
         "_scores",
@@ -140,7 +141,7 @@ class NintSampler(Sampler):
             ntk_idx, counts = self._official_ntk_part(k, ctx, residual)
         _, n_err, n_rand = counts
         taken = select.mask_of(ntk_idx, self.n_points)
-        err_idx = select.top_k(error_scores(residual, self.error_norm), n_err, exclude=taken)
+        err_idx = ctx.top_k(error_scores(residual, self.error_norm), n_err, exclude=taken)
         taken[err_idx] = True
         rand_idx = select.uniform(
             self.n_points, n_rand, self.generator, exclude=taken, device=ctx.coords.device
@@ -161,7 +162,7 @@ class NintSampler(Sampler):
         if self._scores is None or ctx.fresh or step - self._scores_step >= self.alpha:
             self._scores = ntk_scores(ctx.kernel_residual(residual))
             self._scores_step = step
-        return select.top_k(self._scores, counts[0]), counts
+        return ctx.top_k(self._scores, counts[0]), counts
 
     def _official_ntk_part(
         self, k: int, ctx: SelectionContext, residual: torch.Tensor
@@ -175,7 +176,7 @@ class NintSampler(Sampler):
             fresh = ntk_scores(ctx.kernel_residual(residual))
         counts = official_counts(k, self._share, self.xi)
         if fresh is not None:
-            ntk_idx = select.top_k(fresh, counts[0])
+            ntk_idx = ctx.top_k(fresh, counts[0])
             self._cached_ntk = ntk_idx
         elif self._cached_ntk is not None:
             ntk_idx = self._cached_ntk[: counts[0]]

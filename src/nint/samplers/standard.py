@@ -17,6 +17,7 @@ class StandardSampler(Sampler):
     """
 
     name = "standard"
+    shardable = True
 
     def __init__(self, n_points: int, **options: Any) -> None:
         options["ratio"] = 1.0

@@ -12,6 +12,7 @@ class UniformSampler(Sampler):
     """k = floor(r_t N) coordinates drawn uniformly; never asks for a forward pass."""
 
     name = "uniform"
+    shardable = True
 
     def _choose(self, step: int, k: int, ctx: SelectionContext) -> torch.Tensor:
         idx = select.uniform(self.n_points, k, self.generator, device=ctx.coords.device)
