@@ -42,6 +42,12 @@ def main() -> None:
     ap.add_argument("--eval-every-seconds", type=float, default=5.0)
     ap.add_argument("--strategies", default="standard,uniform,int,nint")
     ap.add_argument("--step", action="store_true", help="add the step-scheduler variants")
+    ap.add_argument(
+        "--residual-every",
+        type=int,
+        metavar="M",
+        help="add INT and NINT rows with the approximate residual pass every M selections",
+    )
     ap.add_argument("--out", type=Path, default=Path("runs/bench-audio"), help="run folders")
     args = ap.parse_args()
     if args.out.exists():
@@ -49,14 +55,19 @@ def main() -> None:
 
     signal = load_audio(args.clip, duration=args.duration)
     budgets = [b * args.scale for b in SEED_BUDGETS]
-    runs = [(name, "constant") for name in args.strategies.split(",")]
+    runs = [(name, "constant", 1) for name in args.strategies.split(",")]
     if args.step:
-        runs += [(name, "step") for name in ("uniform", "int", "nint")]
+        runs += [(name, "step", 1) for name in ("uniform", "int", "nint")]
+    if args.residual_every:
+        runs += [(name, "constant", args.residual_every) for name in ("int", "nint")]
     rows = []
-    for name, scheduler in runs:
+    for name, scheduler, every in runs:
         label = DISPLAY_NAMES.get(name, name) + (" (step)" if scheduler == "step" else "")
+        label += f" (residual every {every})" if every > 1 else ""
         print(f"{label} ...", flush=True)
         extra = {} if name == "standard" else {"scheduler": scheduler}
+        if every > 1:
+            extra["residual_every"] = every
         result = fit(
             signal,
             name,
@@ -65,7 +76,8 @@ def main() -> None:
             progress=True,
             **extra,
         )
-        result.save(args.out / label.replace(" (step)", "-step").replace(".", "").lower())
+        folder = label.replace(" (step)", "-step").replace(".", "").lower()
+        result.save(args.out / folder.replace(" (residual every ", "-every").replace(")", ""))
         row: list[object] = [label]
         for budget in budgets:
             values = at_budget(result.history, budget)
@@ -86,6 +98,7 @@ def main() -> None:
         f"[-{signal.coord_range:g}, {signal.coord_range:g}], first omega_0 30, Adam 1e-4, "
         f"B = 20 %; budgets = seed's 3/10/15 s x {args.scale:g} of training clock; evaluation "
         f"every {args.eval_every_seconds:g} s off the clock; (step) = INT's step scheduler; "
+        f"(residual every M) = the approximate opt-in residual_every=M (selection changed); "
         f"— = metric missing (see the run's summary.json)."
     )
     print(one_line(environment()))

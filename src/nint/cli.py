@@ -55,6 +55,14 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--train-chunk", type=_chunk, default="auto", help="training-step chunk")
     g.add_argument("--ntk-chunk-size", type=_chunk, default="auto", help="NTK product chunk")
     g.add_argument("--eval-chunk", type=_chunk, default="auto", help="evaluation chunk")
+    g.add_argument(
+        "--residual-every",
+        type=int,
+        default=1,
+        metavar="M",
+        help="APPROXIMATE, changes the selection: run the full residual pass (int, nint, ...) "
+        "every M selections and patch it from the training errors in between (1: exact)",
+    )
 
 
 def _iterations(text: str) -> tuple[int, ...]:
@@ -181,6 +189,7 @@ def _fit_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "train_chunk": args.train_chunk,
         "ntk_chunk_size": args.ntk_chunk_size,
         "eval_chunk": args.eval_chunk,
+        "residual_every": args.residual_every,
     }
 
 

@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from .distributed import join_if_launched
 from .errors import NintError
 from .models import Siren
+from .residuals import StaleResiduals
 from .samplers import SAMPLERS, Sampler, SelectionContext, make_sampler
 from .samplers.base import StepFeedback
 from .signals import Signal
@@ -242,6 +243,7 @@ def fit(
     progress: bool = False,
     stop_at: dict[str, float] | None = None,
     distributed: bool | None = None,
+    residual_every: int = 1,
     **sampler_options: Any,
 ) -> FitResult:
     """Fit an INR to ``signal``, choosing the training coordinates with ``strategy``.
@@ -276,6 +278,10 @@ def fit(
             one-process ones; only ``standard``, ``uniform``, ``int`` and ``nint`` support it.
             Rank 0 evaluates and returns the full result; the other ranks return one with an
             empty history and summary.
+        residual_every: m; 1 (default) is the exact path. m > 1 is an opt-in approximation that
+            CHANGES THE SELECTION (``nint.residuals``): the full residual pass runs at every m-th
+            selection that asks for it, and in between the selection reads the last one with
+            the rows trained on since patched from the training step's errors.
         **sampler_options: options of the strategy (ratio, scheduler, interval, xi, alpha, ...).
             Without ``ratio``, a named strategy gets the signal's ``default_ratio`` (meshes: 0.4)
             if it has one, else the sampler's default (0.2).
@@ -317,6 +323,19 @@ def fit(
         sampler = make_sampler(
             strategy, signal.n_points, seed=seed, raster=signal.raster, **sampler_options
         )
+    stale = None
+    if residual_every != 1:
+        stale = StaleResiduals(residual_every)
+        if "residual" not in sampler.uses:
+            raise NintError(
+                f"residual_every applies to strategies that use the residual pass; "
+                f"{sampler.name!r} does not"
+            )
+        if signal.fresh_points:
+            raise NintError(
+                "residual_every needs fixed coordinates; this signal draws new points every "
+                "iteration"
+            )
     if shard is not None and not sampler.shardable:
         shardable = ", ".join(name for name, cls in SAMPLERS.items() if cls.shardable)
         raise NintError(
@@ -369,6 +388,7 @@ def fit(
         **chunks,
         "stop_at": stop_at,
         "world_size": 1 if shard is None else shard.world,
+        "residual_every": residual_every,
     }
 
     history: list[dict[str, float]] = []
@@ -428,17 +448,17 @@ def fit(
             progress_now = progress_of(step, train_s, iterations, seconds)
             ctx = SelectionContext(
                 model, coords, targets, progress_now, timer, forward_chunk, ntk_chunk_size, fresh,
-                shard,
+                shard, stale,
             )  # fmt: skip
             with timer.measure("select"):
                 idx = sampler.select(step, ctx)  # global indices in [0, N)
             with timer.measure("train"):
                 optimizer.zero_grad(set_to_none=True)
+                rows = idx if shard is None else shard.local(idx)
                 out = train_step(
-                    model, coords, targets, idx if shard is None else shard.local(idx),
-                    train_chunk,
+                    model, coords, targets, rows, train_chunk,
                     weigh=sampler.loss_weights if sampler.reweights else None,
-                    keep_errors=sampler.wants_feedback,
+                    keep_errors=sampler.wants_feedback or stale is not None,
                     coord_grad=sampler.wants_coord_grad,
                     total_count=idx.numel(),
                 )  # fmt: skip
@@ -447,6 +467,9 @@ def fit(
                     out.loss = shard.sum_gradients(model, [out.loss])[0]
             with timer.measure("optimizer"):
                 optimizer.step()
+            if stale is not None:
+                with timer.measure("select"):
+                    stale.patch(rows, out.errors)
             if sampler.wants_feedback:
                 with timer.measure("select"):
                     sampler.observe(StepFeedback(idx, out.errors, out.coord_grad))
@@ -484,6 +507,12 @@ def fit(
         prediction = evaluate(step, float(last_loss))
     # the last history row always scores the final weights, so its prediction is the final one
     summary = {"strategy": sampler.name, **summarise(signal, history, timer, step)}
+    if stale is not None:
+        summary["residual_passes"] = stale.full_passes
+        summary["notes"].append(
+            f"approximate selection: the full residual pass ran every {residual_every} "
+            f"selections ({stale.full_passes} times), patched from training errors in between"
+        )
     if frozen_note:
         summary["notes"].append(frozen_note)
     if eval_steps:

@@ -27,6 +27,7 @@ from ..timing import PartTimer
 
 if TYPE_CHECKING:
     from ..distributed import Shard
+    from ..residuals import StaleResiduals
 
 
 class SelectionContext:
@@ -45,6 +46,8 @@ class SelectionContext:
         shard: in a sharded fit (``nint.distributed``), this rank's slice of the coordinates:
             ``coords``, ``targets``, the residual and the NTK product then cover that slice
             only, while selections stay global indices in [0, N) (see ``top_k``).
+        stale: the opt-in ``residual_every`` (``nint.residuals``): when given, ``residual()``
+            runs the full pass only when it is due and otherwise returns the patched last one.
     """
 
     def __init__(
@@ -58,6 +61,7 @@ class SelectionContext:
         ntk_chunk_size: int | None = None,
         fresh: bool = False,
         shard: Shard | None = None,
+        stale: StaleResiduals | None = None,
     ) -> None:
         self.model = model
         self.coords = coords
@@ -68,6 +72,7 @@ class SelectionContext:
         self.ntk_chunk_size = ntk_chunk_size
         self.fresh = fresh
         self.shard = shard
+        self.stale = stale
         self._residual: torch.Tensor | None = None
 
     @property
@@ -78,10 +83,15 @@ class SelectionContext:
     def residual(self) -> torch.Tensor:
         """(N, C) residual f(x) - y over all coordinates, from one no-grad forward (cached)."""
         if self._residual is None:
-            with self.timer.measure("residual"):
-                pred = predict(self.model, self.coords, self.forward_chunk)
-                self._residual = pred - self.targets
+            if self.stale is None:
+                self._residual = self._full_residual()
+            else:
+                self._residual = self.stale.take(self._full_residual)
         return self._residual
+
+    def _full_residual(self) -> torch.Tensor:
+        with self.timer.measure("residual"):
+            return predict(self.model, self.coords, self.forward_chunk) - self.targets
 
     def kernel_residual(self, residual: torch.Tensor) -> torch.Tensor:
         """(N, C) NTK-weighted residual K r at the current weights (exact, chunked)."""
