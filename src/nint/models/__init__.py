@@ -1,6 +1,6 @@
 """INR backbones and full-signal inference."""
 
-from .inference import predict
+from .inference import fast_inference, fast_inference_enabled, predict
 from .siren import SineLayer, Siren
 
-__all__ = ["Siren", "SineLayer", "predict"]
+__all__ = ["Siren", "SineLayer", "fast_inference", "fast_inference_enabled", "predict"]

@@ -74,3 +74,25 @@ class Siren(nn.Module):
 
     def forward(self, coords: torch.Tensor) -> torch.Tensor:
         return self.net(coords)
+
+    def forward_inference(self, coords: torch.Tensor) -> torch.Tensor:
+        """The same (N, D) -> (N, C) map as ``forward``, for gradient-free passes only.
+
+        Per sine layer one ``addmm(b, h, W^T)`` (what ``nn.Linear`` runs for a 2-D input with a
+        bias) and then ``mul_(omega_0)`` and ``sin_()`` in place, so a layer allocates one
+        activation instead of three and reads/writes it once less. The ops and their order are
+        those of ``forward``, so the result is bitwise equal to ``forward`` (tests/test_fast.py;
+        docs/speed.md). Needs autograd off (``torch.no_grad`` or ``torch.inference_mode``): the
+        in-place ops would corrupt a graph. Other input ranks fall back to ``forward``.
+        """
+        if torch.is_grad_enabled():
+            raise NintError("Siren.forward_inference needs torch.no_grad or torch.inference_mode")
+        if coords.dim() != 2:
+            return self.forward(coords)
+        *hidden, last = self.net
+        h = coords
+        for layer in hidden:
+            h = torch.addmm(layer.linear.bias, h, layer.linear.weight.t())
+            h.mul_(layer.omega_0)
+            h.sin_()
+        return torch.addmm(last.bias, h, last.weight.t())

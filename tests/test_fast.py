@@ -1,0 +1,111 @@
+"""The fast residual pass: bitwise identical to the plain one."""
+
+import pytest
+import torch
+from conftest import synthetic_image
+from torch import nn
+
+from nint import ImageSignal, NintError, Siren, fit
+from nint.models import fast_inference, fast_inference_enabled, predict
+from nint.samplers.int_ import IntSampler
+from nint.samplers.nint import NintSampler
+
+
+@pytest.fixture(autouse=True)
+def _settled_sine():
+    """One sine call before any comparison. On this 2-core CPU the first multi-threaded
+    ``torch.sin`` of a process is sometimes computed less accurately on one thread's half (errors
+    up to 1.5e-4 instead of 4e-8; 3 in 40 fresh processes, never with one thread), plain and fast
+    path alike; from the second call on results are reproducible. docs/speed.md has the details."""
+    torch.sin(torch.linspace(-40, 40, 1 << 20))
+
+
+def plain(model, coords, chunk):
+    with fast_inference(False):
+        return predict(model, coords, chunk)
+
+
+@pytest.mark.parametrize("n", [1, 7, 8192, 8192 + 1000])
+def test_fast_pass_is_bitwise_equal_to_the_model(n):
+    torch.manual_seed(n)
+    model = Siren(2, 3)  # 5 x 256, the default
+    coords = torch.rand(n, 2) * 2 - 1
+    with torch.no_grad():
+        expected = model(coords)
+    with torch.inference_mode():
+        direct = model.forward_inference(coords)
+    assert torch.equal(direct, expected)
+    assert torch.equal(predict(model, coords, 8192), plain(model, coords, 8192))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_fast_predict_equals_plain_over_chunks_and_shapes(dtype):
+    torch.manual_seed(0)
+    model = Siren(3, 1, width=64, depth=3, omega_0=20.0, first_omega_0=60.0).to(dtype)
+    coords = torch.rand(5000, 3, dtype=dtype) * 2 - 1
+    for chunk in (None, 4096, 999):
+        fast = predict(model, coords, chunk)
+        assert torch.equal(fast, plain(model, coords, chunk))
+        # an ordinary tensor: callers may change it in place or keep it
+        assert not fast.is_inference()
+        fast.add_(1.0)
+
+
+def test_fast_pass_needs_autograd_off_and_other_modules_run_plainly():
+    model = Siren(2, 3, width=16, depth=2)
+    with pytest.raises(NintError, match="no_grad"):
+        model.forward_inference(torch.zeros(4, 2))
+    linear = nn.Linear(2, 3)
+    coords = torch.rand(10, 2)
+    out = predict(linear, coords, 4)
+    with torch.no_grad():
+        assert torch.equal(out, linear(coords))
+    assert not out.requires_grad and not out.is_inference()
+
+
+def test_switch_is_scoped():
+    assert fast_inference_enabled()
+    with fast_inference(False):
+        assert not fast_inference_enabled()
+        with fast_inference(True):
+            assert fast_inference_enabled()
+        assert not fast_inference_enabled()
+    assert fast_inference_enabled()
+
+
+def recording(cls, n_points):
+    """A sampler of class ``cls`` that keeps a copy of every selection."""
+
+    class Recording(cls):
+        def select(self, step, ctx):
+            idx = super().select(step, ctx)
+            self.log.append(idx.clone())
+            return idx
+
+    sampler = Recording(n_points, seed=0)
+    sampler.log = []
+    return sampler
+
+
+def run(signal, cls, iterations, **kwargs):
+    sampler = recording(cls, signal.n_points)
+    result = fit(signal, sampler, iterations=iterations, eval_every=5, seed=0, **kwargs)
+    return sampler.log, result
+
+
+@pytest.mark.parametrize("cls", [NintSampler, IntSampler])
+def test_selection_is_identical_with_fast_inference_on_and_off(cls):
+    signal = ImageSignal(synthetic_image(32, 32), name="synthetic")
+    # 12 iterations: NINT scores the NTK at 0 and 10; a 300-row chunk leaves a shorter last one
+    opts = {"forward_chunk": 300, "ntk_chunk_size": 256, "width": 64, "depth": 3}
+    with fast_inference(False):
+        plain_log, plain_run = run(signal, cls, 12, **opts)
+    fast_log, fast_run = run(signal, cls, 12, **opts)
+    assert len(fast_log) == 12
+    assert all(torch.equal(a, b) for a, b in zip(plain_log, fast_log, strict=True))
+    for p, q in zip(plain_run.model.parameters(), fast_run.model.parameters(), strict=True):
+        assert torch.equal(p, q)
+    strip = ("train_seconds", "wall_seconds")
+    assert [{k: v for k, v in r.items() if k not in strip} for r in plain_run.history] == [
+        {k: v for k, v in r.items() if k not in strip} for r in fast_run.history
+    ]
