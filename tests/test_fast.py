@@ -1,12 +1,18 @@
-"""The fast residual pass: bitwise identical to the plain one."""
+"""The fast residual pass (bitwise identical) and the opt-in compiled passes (off the clock)."""
 
+import json
+
+import numpy as np
 import pytest
 import torch
 from conftest import synthetic_image
+from PIL import Image
 from torch import nn
 
-from nint import ImageSignal, NintError, Siren, fit
-from nint.models import fast_inference, fast_inference_enabled, predict
+from nint import ImageSignal, NintError, Siren, fit, kernel_residual_product
+from nint.cli import main
+from nint.models import CompiledSiren, fast_inference, fast_inference_enabled, predict
+from nint.models import compiled as compiled_module
 from nint.samplers.int_ import IntSampler
 from nint.samplers.nint import NintSampler
 
@@ -101,6 +107,7 @@ def test_selection_is_identical_with_fast_inference_on_and_off(cls):
     with fast_inference(False):
         plain_log, plain_run = run(signal, cls, 12, **opts)
     fast_log, fast_run = run(signal, cls, 12, **opts)
+    assert not plain_run.config["fast_inference"] and fast_run.config["fast_inference"]
     assert len(fast_log) == 12
     assert all(torch.equal(a, b) for a, b in zip(plain_log, fast_log, strict=True))
     for p, q in zip(plain_run.model.parameters(), fast_run.model.parameters(), strict=True):
@@ -109,3 +116,83 @@ def test_selection_is_identical_with_fast_inference_on_and_off(cls):
     assert [{k: v for k, v in r.items() if k not in strip} for r in plain_run.history] == [
         {k: v for k, v in r.items() if k not in strip} for r in fast_run.history
     ]
+
+
+# the compiled tests share one tiny configuration, so dynamo compiles its graphs once
+TINY = {"width": 32, "depth": 2}
+
+
+def tiny_image():
+    return ImageSignal(synthetic_image(16, 16), name="synthetic")
+
+
+def test_compiled_passes_match_the_plain_ones_to_float_rounding():
+    torch.manual_seed(0)
+    model = Siren(2, 3, **TINY)
+    net = CompiledSiren(model)
+    coords, values = torch.rand(256, 2) * 2 - 1, torch.rand(256, 3)
+    seconds = net.warm_up(
+        coords, values, forward_chunk=None, train_chunk=None, ntk_chunk_size=None,
+        batch_size=51, ntk=True,
+    )  # fmt: skip
+    assert seconds > 0 and all(p.grad is None for p in model.parameters())
+    with torch.no_grad():
+        expected = model(coords)
+    torch.testing.assert_close(predict(net, coords), expected, rtol=1e-5, atol=1e-6)
+    compiled_out, plain_out = net(coords[:51]), model(coords[:51])
+    torch.testing.assert_close(compiled_out, plain_out, rtol=1e-5, atol=1e-6)
+    # the compiled backward reaches the SIREN's own parameters
+    compiled_out.pow(2).sum().backward()
+    compiled_grads = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    plain_out.pow(2).sum().backward()
+    for got, p in zip(compiled_grads, model.parameters(), strict=True):
+        torch.testing.assert_close(got, p.grad, rtol=1e-4, atol=1e-6)
+    residual = torch.randn(256, 3)
+    w = kernel_residual_product(net, coords, residual)
+    w_plain = kernel_residual_product(model, coords, residual)
+    torch.testing.assert_close(w, w_plain, rtol=1e-4, atol=1e-5 * float(w_plain.abs().max()))
+    assert not net.eager_calls
+    net(coords[:50])  # a shape that was not warmed up runs eagerly, it is not compiled
+    assert net.eager_calls == {"train": 1}
+
+
+def test_compile_runs_before_the_clock_and_is_reported(monkeypatch):
+    import torch._dynamo.utils
+
+    graphs = torch._dynamo.utils.counters["stats"]
+    seen = {}
+    warm_up = compiled_module.CompiledSiren.warm_up
+
+    def slow_warm_up(self, *args, **kwargs):
+        seconds = warm_up(self, *args, **kwargs)
+        seen["graphs"] = graphs["unique_graphs"]
+        import time
+
+        time.sleep(1.0)  # a stand-in for a cold compile: it must not reach the training clock
+        return seconds + 1.0
+
+    monkeypatch.setattr(compiled_module.CompiledSiren, "warm_up", slow_warm_up)
+    result = fit(tiny_image(), "nint", iterations=3, eval_every=3, compile=True, **TINY)
+    s = result.summary
+    assert result.config["compile"] is True
+    assert s["compile_seconds"] >= 1.0 and s["train_seconds"] < 1.0
+    assert s["compile_eager_calls"] == {}
+    assert graphs["unique_graphs"] == seen["graphs"]  # nothing compiled on the clock
+    assert fit(tiny_image(), "int", iterations=1, **TINY).summary["compile_seconds"] is None
+
+
+def test_compile_refuses_other_models():
+    with pytest.raises(NintError, match="Siren"):
+        fit(tiny_image(), "int", iterations=1, model=nn.Linear(2, 3), compile=True)
+
+
+def test_cli_compile_flag(tmp_path, capsys):
+    path = tmp_path / "pic.png"
+    Image.fromarray((synthetic_image(16, 16) * 255).astype(np.uint8)).save(path)
+    out = tmp_path / "run"
+    args = ["fit", str(path), "--strategy", "int", "--iterations", "2", "--out", str(out)]
+    assert main([*args, "--compile", "--width", "32", "--depth", "2", "--quiet"]) == 0
+    assert "torch.compile" in capsys.readouterr().out
+    assert json.loads((out / "config.json").read_text())["compile"] is True
+    assert json.loads((out / "summary.json").read_text())["compile_seconds"] > 0

@@ -55,6 +55,12 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--train-chunk", type=_chunk, default="auto", help="training-step chunk")
     g.add_argument("--ntk-chunk-size", type=_chunk, default="auto", help="NTK product chunk")
     g.add_argument("--eval-chunk", type=_chunk, default="auto", help="evaluation chunk")
+    g.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the SIREN's passes (compiled before the clock starts; faster, but "
+        "float32 rounding differs from the plain path, so selections can differ: docs/speed.md)",
+    )
 
 
 def _iterations(text: str) -> tuple[int, ...]:
@@ -181,6 +187,7 @@ def _fit_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "train_chunk": args.train_chunk,
         "ntk_chunk_size": args.ntk_chunk_size,
         "eval_chunk": args.eval_chunk,
+        "compile": args.compile,
     }
 
 
@@ -214,6 +221,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
         f"{folder}: {signal.headline(s['final'])} after {s['iterations']} iterations, "
         f"{s['train_seconds']:.1f} s of training"
     )
+    if s["compile_seconds"] is not None:
+        print(f"  torch.compile: {s['compile_seconds']:.1f} s before the training clock started")
     for metric, reason in s["missing"].items():
         print(f"  {metric} missing: {reason}")
     for note in s["notes"]:

@@ -20,7 +20,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .errors import NintError
-from .models import Siren
+from .models import CompiledSiren, Siren, fast_inference_enabled
 from .samplers import Sampler, SelectionContext, make_sampler
 from .samplers.base import StepFeedback
 from .signals import Signal
@@ -235,6 +235,7 @@ def fit(
     eval_chunk: int | None | str = "auto",
     progress: bool = False,
     stop_at: dict[str, float] | None = None,
+    compile: bool = False,
     **sampler_options: Any,
 ) -> FitResult:
     """Fit an INR to ``signal``, choosing the training coordinates with ``strategy``.
@@ -263,6 +264,11 @@ def fit(
         progress: show a progress bar (iteration, loss, last PSNR).
         stop_at: stop early at the first evaluation where every listed metric has reached its
             value (e.g. ``{"psnr": 30}``), for time-to-threshold benchmarks.
+        compile: opt-in ``torch.compile`` of the SIREN's training forward/backward, residual pass
+            and NTK VJP/JVP (``nint.models.CompiledSiren``). Faster per iteration, but compiled
+            float32 rounding differs from the plain path, so selections can differ
+            (docs/speed.md). The compilation runs before the training clock starts, on the fit's
+            shapes; its seconds are ``summary["compile_seconds"]`` (None without compile).
         **sampler_options: options of the strategy (ratio, scheduler, interval, xi, alpha, ...).
             Without ``ratio``, a named strategy gets the signal's ``default_ratio`` (meshes: 0.4)
             if it has one, else the sampler's default (0.2).
@@ -324,6 +330,16 @@ def fit(
         )
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     timer = PartTimer(dev)
+    # the network the loop trains and selects with: the model itself or its compiled passes
+    net, compile_seconds = model, None
+    if compile:
+        net = CompiledSiren(model)
+        compile_seconds = net.warm_up(
+            coords, targets, forward_chunk=forward_chunk, train_chunk=train_chunk,
+            ntk_chunk_size=ntk_chunk_size, batch_size=sampler.batch_size(0.0),
+            coord_grad=sampler.wants_coord_grad, residual="residual" in sampler.uses,
+            ntk="ntk" in sampler.uses,
+        )  # fmt: skip
 
     config = {
         "signal": signal.describe(),
@@ -340,6 +356,8 @@ def fit(
         "device": str(dev),
         **chunks,
         "stop_at": stop_at,
+        "compile": compile,
+        "fast_inference": fast_inference_enabled(),
     }
 
     history: list[dict[str, float]] = []
@@ -387,14 +405,14 @@ def fit(
                     coords, targets = new_coords.to(dev), new_targets.to(dev)
             progress_now = progress_of(step, train_s, iterations, seconds)
             ctx = SelectionContext(
-                model, coords, targets, progress_now, timer, forward_chunk, ntk_chunk_size, fresh
+                net, coords, targets, progress_now, timer, forward_chunk, ntk_chunk_size, fresh
             )
             with timer.measure("select"):
                 idx = sampler.select(step, ctx)
             with timer.measure("train"):
                 optimizer.zero_grad(set_to_none=True)
                 out = train_step(
-                    model, coords, targets, idx, train_chunk,
+                    net, coords, targets, idx, train_chunk,
                     weigh=sampler.loss_weights if sampler.reweights else None,
                     keep_errors=sampler.wants_feedback,
                     coord_grad=sampler.wants_coord_grad,
@@ -432,6 +450,9 @@ def fit(
         prediction = evaluate(step, float(last_loss))
     # the last history row always scores the final weights, so its prediction is the final one
     summary = {"strategy": sampler.name, **summarise(signal, history, timer, step)}
+    summary["compile_seconds"] = compile_seconds
+    if compile:
+        summary["compile_eager_calls"] = dict(net.eager_calls)
     if frozen_note:
         summary["notes"].append(frozen_note)
     if eval_steps:

@@ -4,8 +4,8 @@
 the evaluation pass. For a ``Siren`` it runs ``Siren.forward_inference`` (in-place sine layers
 under ``torch.inference_mode``), which is bitwise equal to ``model(x)`` under ``torch.no_grad``
 and cheaper; ``fast_inference(False)`` switches back to the plain ``model(x)`` (for benchmarks and
-the identity tests). Another model with its own ``forward_inference`` is run through it whatever
-the switch says. Any other module runs ``model(x)`` under ``torch.no_grad``.
+the identity tests). Another model with its own ``forward_inference`` (``CompiledSiren``) is run
+through it whatever the switch says. Any other module runs ``model(x)`` under ``torch.no_grad``.
 """
 
 from __future__ import annotations
