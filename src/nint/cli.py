@@ -58,8 +58,9 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--compile",
         action="store_true",
-        help="torch.compile the SIREN's passes (compiled before the clock starts; faster, but "
-        "float32 rounding differs from the plain path, so selections can differ: docs/speed.md)",
+        help="torch.compile the training step and NTK passes (compiled before the clock starts; "
+        "faster, but float32 rounding differs from the plain path, so selections can differ: "
+        "docs/speed.md)",
     )
 
 

@@ -264,11 +264,12 @@ def fit(
         progress: show a progress bar (iteration, loss, last PSNR).
         stop_at: stop early at the first evaluation where every listed metric has reached its
             value (e.g. ``{"psnr": 30}``), for time-to-threshold benchmarks.
-        compile: opt-in ``torch.compile`` of the SIREN's training forward/backward, residual pass
-            and NTK VJP/JVP (``nint.models.CompiledSiren``). Faster per iteration, but compiled
-            float32 rounding differs from the plain path, so selections can differ
-            (docs/speed.md). The compilation runs before the training clock starts, on the fit's
-            shapes; its seconds are ``summary["compile_seconds"]`` (None without compile).
+        compile: opt-in ``torch.compile`` of the SIREN's training forward/backward and NTK
+            VJP/JVP (``nint.models.CompiledSiren``). Faster per iteration, but compiled float32
+            rounding differs from the plain path, so selections can differ (docs/speed.md).
+            The residual pass stays eager. Compilation runs on the fit's shapes before the
+            training clock starts; its seconds are ``summary["compile_seconds"]`` (None without
+            compile).
         **sampler_options: options of the strategy (ratio, scheduler, interval, xi, alpha, ...).
             Without ``ratio``, a named strategy gets the signal's ``default_ratio`` (meshes: 0.4)
             if it has one, else the sampler's default (0.2).
@@ -335,9 +336,8 @@ def fit(
     if compile:
         net = CompiledSiren(model)
         compile_seconds = net.warm_up(
-            coords, targets, forward_chunk=forward_chunk, train_chunk=train_chunk,
-            ntk_chunk_size=ntk_chunk_size, batch_size=sampler.batch_size(0.0),
-            coord_grad=sampler.wants_coord_grad, residual="residual" in sampler.uses,
+            coords, targets, train_chunk=train_chunk, ntk_chunk_size=ntk_chunk_size,
+            batch_size=sampler.batch_size(0.0), coord_grad=sampler.wants_coord_grad,
             ntk="ntk" in sampler.uses,
         )  # fmt: skip
 

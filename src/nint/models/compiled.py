@@ -1,20 +1,22 @@
-"""Opt-in ``torch.compile`` of a SIREN's passes: training forward, residual pass, VJP and JVP.
+"""Opt-in ``torch.compile`` of a SIREN's training step and NTK passes (VJP and JVP).
 
 ``fit(..., compile=True)`` trains through a ``CompiledSiren`` wrapped around the SIREN. It runs
 
 - the training step's forward (and, through AOTAutograd, its backward),
-- the no-grad residual pass (``forward_inference``, what ``predict`` calls),
 - the per-chunk VJP and JVP of the NTK product (``nint.ntk.kernel_residual_product``)
 
 through ``torch.compile(dynamic=False, fullgraph=True)`` of pure functions of the weights, which
-inductor fuses into matrix products plus one fused bias/scale/sine kernel per layer. Compiled
+inductor fuses into matrix products plus one fused bias/scale/sine kernel per layer. The no-grad
+residual pass stays the SIREN's eager fast pass (``Siren.forward_inference``, bitwise equal to
+``model(x)``): compiled, it was measured no faster than that (benchmarks/residual_pass.py
+``--compiled``; docs/speed.md). Compiled
 kernels evaluate sine and sum in another order than eager PyTorch, so **compiled numerics differ
 from the plain path** (by float32 rounding) and a selection can differ where two scores are that
 close; docs/speed.md gives the measured effect. It is an explicitly named opt-in, never implied.
 
 Shapes are static: every distinct input shape is a graph of its own. ``warm_up`` compiles the
-shapes a fit will use (full chunks and the last, shorter one of the residual pass, the training
-step and the NTK chunks) before the training clock starts and returns the seconds it took. A call
+shapes a fit will use (full chunks and the last, shorter one of the training step and of the NTK
+product) before the training clock starts and returns the seconds it took. A call
 with a shape that was not warmed up (a batch size that changes with a non-constant scheduler, say)
 runs the eager path instead of compiling on the clock; ``eager_calls`` counts those calls.
 """
@@ -126,17 +128,16 @@ class CompiledSiren(nn.Module):
         return False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The training forward (autograd on): compiled for warmed shapes."""
+        """The training forward: compiled for warmed shapes (autograd off: the eager SIREN)."""
+        if not torch.is_grad_enabled():
+            return self.siren(x)
         if self._compiled("train", x):
             return compiled(siren_apply)(self.params(), self.omegas, x)
         return self.siren(x)
 
-    def forward_inference(self, x: torch.Tensor) -> torch.Tensor:
-        """The residual pass's forward (autograd off): compiled for warmed shapes, else the
-        SIREN's eager fast pass."""
-        if self._compiled("infer", x):
-            return compiled(siren_apply)(self.params(), self.omegas, x)
-        return self.siren.forward_inference(x)
+    def forward_inference(self, coords: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
+        """The residual pass (autograd off): the SIREN's eager fast pass, not compiled."""
+        return self.siren.forward_inference(coords, chunk)
 
     def vjp(self, x: torch.Tensor, r: torch.Tensor) -> list[torch.Tensor]:
         """J^T r for one chunk (see ``siren_vjp``), compiled for warmed shapes."""
@@ -157,12 +158,10 @@ class CompiledSiren(nn.Module):
         coords: torch.Tensor,
         targets: torch.Tensor,
         *,
-        forward_chunk: int | None,
         train_chunk: int | None,
         ntk_chunk_size: int | None,
         batch_size: int | None,
         coord_grad: bool = False,
-        residual: bool = True,
         ntk: bool = False,
     ) -> float:
         """Compile every shape a fit will use and return the seconds it took.
@@ -170,10 +169,9 @@ class CompiledSiren(nn.Module):
         Args:
             coords, targets: (N, D) and (N, C), the fit's coordinates and values (only their
                 shapes and first rows are used; no weight changes, gradients are cleared).
-            forward_chunk, train_chunk, ntk_chunk_size: the fit's chunk sizes (None: whole).
+            train_chunk, ntk_chunk_size: the fit's chunk sizes (None: whole).
             batch_size: k, the coordinates of one training step (None: no training shapes).
             coord_grad: the training step asks for coordinate gradients (Soft Mining).
-            residual: compile the residual pass (strategies that score all coordinates).
             ntk: compile the VJP and JVP too (strategies that use the NTK).
         """
         import torch._dynamo
@@ -181,10 +179,6 @@ class CompiledSiren(nn.Module):
         n = coords.shape[0]
         start = _now(coords.device)
         with torch._dynamo.config.patch(recompile_limit=WARM_UP_RECOMPILE_LIMIT):
-            with torch.inference_mode():
-                for size in _chunk_sizes(n, forward_chunk) if residual else []:
-                    self._warm.add(self._key("infer", coords[:size]))
-                    self.forward_inference(coords[:size])
             if batch_size:
                 with torch.enable_grad():
                     for size in _chunk_sizes(batch_size, train_chunk):
