@@ -1,11 +1,13 @@
-"""Does ``compile=True`` change what INT and NINT select? Eager vs compiled, same seed, same image.
+"""Do the fast residual pass and ``compile=True`` change what INT and NINT select?
 
-For each strategy two fits of a fixed number of iterations, eager (the default fast residual pass,
-bitwise the same as the plain one) and ``compile=True``, each recording the indices selected at
-every iteration. The table counts the iterations whose selection is identical in order, the
-iterations whose selection is the same set, the indices selected by one run and not the other
-(largest per iteration, and the first iteration where any differ), the PSNR after the last
-iteration and the training-clock seconds of both runs (compile seconds are off the clock).
+For each strategy three fits of a fixed number of iterations with the same seed on the same image,
+each recording the indices selected at every iteration: "plain" (``fast_inference(False)``: the
+residual pass runs ``model(x)``), "fast" (the default fast residual pass) and "compiled" (the
+fast residual pass and ``compile=True``). Each of the last two is compared with plain: the
+iterations whose selection is identical in order, the iterations whose selection is the same set,
+the indices selected by one run and not the other (largest per iteration, and the first iteration
+where any differ), whether the final weights are bitwise equal, the PSNR after the last iteration
+and the training-clock seconds (compile seconds are off the clock).
 
     OMP_NUM_THREADS=1 python benchmarks/compile_selection.py                  # 128 x 128, 20 its
     OMP_NUM_THREADS=1 python benchmarks/compile_selection.py --iterations 200
@@ -19,6 +21,7 @@ from pathlib import Path
 import torch
 
 from nint import fit, load_image
+from nint.models import fast_inference
 from nint.report import environment, markdown_table, one_line
 from nint.samplers import DISPLAY_NAMES, make_sampler
 
@@ -67,47 +70,58 @@ def main() -> None:
     rows = []
     for strategy in args.strategies.split(","):
         runs = {}
-        for compiled in (False, True):
+        for mode in ("plain", "fast", "compiled"):
             sampler = recording(strategy, signal.n_points, args.seed)
-            print(f"{strategy} compile={compiled} ...", flush=True)
-            result = fit(
-                signal,
-                sampler,
-                iterations=args.iterations,
-                eval_every=args.iterations,
-                seed=args.seed,
-                compile=compiled,
-            )
-            runs[compiled] = (sampler.log, result.summary)
-        c = compare(runs[False][0], runs[True][0])
-        eager, comp = runs[False][1], runs[True][1]
+            print(f"{strategy} {mode} ...", flush=True)
+            with fast_inference(mode != "plain"):
+                result = fit(
+                    signal,
+                    sampler,
+                    iterations=args.iterations,
+                    eval_every=args.iterations,
+                    seed=args.seed,
+                    compile=mode == "compiled",
+                )
+            runs[mode] = (sampler.log, result)
+        plain_log, plain = runs["plain"]
         n = args.iterations
-        rows.append(
-            [
-                DISPLAY_NAMES.get(strategy, strategy),
-                f"{c['same_order']}/{n}",
-                f"{c['same_set']}/{n}",
-                f"{c['max_differ']} of {c['batch']}",
-                c["first_differ"],
-                f"{eager['final']['psnr']:.5f}",
-                f"{comp['final']['psnr']:.5f}",
-                eager["train_seconds"],
-                comp["train_seconds"],
-                comp["compile_seconds"],
-            ]
-        )
-        print("   ", rows[-1], flush=True)
+        for mode in ("fast", "compiled"):
+            log, result = runs[mode]
+            c = compare(plain_log, log)
+            same_weights = all(
+                torch.equal(p, q)
+                for p, q in zip(plain.model.parameters(), result.model.parameters(), strict=True)
+            )
+            rows.append(
+                [
+                    DISPLAY_NAMES.get(strategy, strategy),
+                    mode,
+                    f"{c['same_order']}/{n}",
+                    f"{c['same_set']}/{n}",
+                    f"{c['max_differ']} of {c['batch']}",
+                    c["first_differ"],
+                    "yes" if same_weights else "no",
+                    f"{plain.summary['final']['psnr']:.5f}",
+                    f"{result.summary['final']['psnr']:.5f}",
+                    plain.summary["train_seconds"],
+                    result.summary["train_seconds"],
+                    result.summary["compile_seconds"],
+                ]
+            )
+            print("   ", rows[-1], flush=True)
     table = markdown_table(
         [
             "strategy",
+            "vs plain",
             "same order",
             "same set",
             "most indices differing",
             "first differing it",
-            "PSNR eager",
-            "PSNR compiled",
-            "train s eager",
-            "train s compiled",
+            "same weights",
+            "PSNR plain",
+            "PSNR",
+            "train s plain",
+            "train s",
             "compile s",
         ],
         rows,
