@@ -22,10 +22,27 @@ from nint.samplers import DISPLAY_NAMES
 DEFAULT_IMAGE = Path(__file__).resolve().parents[2] / "shared/data/images/kodak/kodim05.png"
 
 
-def label(entry: str) -> str:
-    """'nint:official' -> 'NINT (official)'; 'int' -> 'INT'."""
+def parse(entry: str) -> tuple[str, str, bool]:
+    """'nint:official+compile' -> ('nint', 'official', True)."""
+    entry, plus, option = entry.partition("+")
+    if plus and option != "compile":
+        raise SystemExit(f"unknown option +{option} in {entry}{plus}{option}: only +compile")
     name, _, variant = entry.partition(":")
-    return DISPLAY_NAMES.get(name, name) + (f" ({variant})" if variant else "")
+    return name, variant, bool(plus)
+
+
+def label(entry: str) -> str:
+    """'nint:official' -> 'NINT (official)'; 'int+compile' -> 'INT (compiled)'."""
+    name, variant, compiled = parse(entry)
+    extras = [variant] if variant else []
+    extras += ["compiled"] if compiled else []
+    return DISPLAY_NAMES.get(name, name) + (f" ({', '.join(extras)})" if extras else "")
+
+
+def ratio_to(hit: dict | None, base, key: str) -> float | None:
+    """Seconds to the target over the compiled Stand.'s, when both reached it."""
+    base_hit = base and base.summary["reached"].get(key)
+    return hit["seconds"] / base_hit["seconds"] if hit and base_hit else None
 
 
 def main() -> None:
@@ -38,7 +55,8 @@ def main() -> None:
     ap.add_argument(
         "--strategies",
         default="standard,uniform,int,nint,nint:official",
-        help="comma-separated; nint:official is NINT with the released code's exact counts",
+        help="comma-separated; nint:official is NINT with the released code's exact counts; "
+        "a +compile suffix fits with compile=True (opt-in, changes numerics)",
     )
     ap.add_argument("--device", default="auto")
     ap.add_argument("--out", type=Path, default=Path("runs/bench-kodak"))
@@ -50,8 +68,10 @@ def main() -> None:
     args.out.mkdir(parents=True)
     results = {}
     for entry in args.strategies.split(","):
-        name, _, variant = entry.partition(":")
+        name, variant, compiled = parse(entry)
         extra = {"variant": variant} if variant else {}
+        if compiled:
+            extra["compile"] = True
         print(f"{label(entry)} ...", flush=True)
         results[entry] = fit(
             signal,
@@ -63,10 +83,11 @@ def main() -> None:
             progress=True,
             **extra,
         )
-        results[entry].save(args.out / entry.replace(":", "-"))
+        results[entry].save(args.out / entry.replace(":", "-").replace("+", "-"))
 
     key = f"psnr>={args.target:g}"
     base = results.get("standard")
+    base_compiled = results.get("standard+compile")
     base_s = base and base.summary["reached"].get(key) and base.summary["reached"][key]["seconds"]
     rows = []
     for name, r in results.items():
@@ -79,10 +100,12 @@ def main() -> None:
                 hit and hit["iteration"],
                 hit and hit["seconds"],
                 (hit and base_s) and hit["seconds"] / base_s,
+                ratio_to(hit, base_compiled, key) if "+compile" in name else None,
                 s["seconds_per_iteration"],
                 parts["residual"] / s["train_seconds"],
                 parts["ntk"] / s["train_seconds"],
                 s["final"]["psnr"],
+                s.get("compile_seconds"),
             ]
         )
     header = [
@@ -90,17 +113,20 @@ def main() -> None:
         f"iters to {args.target:g} dB",
         f"s to {args.target:g} dB",
         "ratio to Stand.",
+        "ratio to Stand. (compiled)",
         "s / iter",
         "residual share",
         "NTK share",
         "last PSNR",
+        "compile s (off clock)",
     ]
     table = markdown_table(header, rows)
     env = environment(results[next(iter(results))].config["device"])
     caption = (
         f"{args.image.name}, centre crop {signal.width}x{signal.height}; SIREN 5x256, Adam 1e-4, "
         f"B = 20 %, NINT = paper variant; evaluation every {args.eval_every} iterations "
-        f"off the training clock; cap {args.max_seconds:g} s (— = target not reached).\n"
+        f"off the training clock; cap {args.max_seconds:g} s (— = target not reached); "
+        f"(compiled) = compile=True, compiled before the clock, numerics differ from eager.\n"
         f"{one_line(env)}"
     )
     plot_comparison(

@@ -63,6 +63,13 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
         help="APPROXIMATE, changes the selection: run the full residual pass (int, nint, ...) "
         "every M selections and patch it from the training errors in between (1: exact)",
     )
+    g.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the training step and NTK passes (compiled before the clock starts; "
+        "faster, but float32 rounding differs from the plain path, so selections can differ: "
+        "docs/speed.md)",
+    )
 
 
 def _iterations(text: str) -> tuple[int, ...]:
@@ -190,6 +197,7 @@ def _fit_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "ntk_chunk_size": args.ntk_chunk_size,
         "eval_chunk": args.eval_chunk,
         "residual_every": args.residual_every,
+        "compile": args.compile,
     }
 
 
@@ -228,6 +236,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
         f"{folder}: {signal.headline(s['final'])} after {s['iterations']} iterations, "
         f"{s['train_seconds']:.1f} s of training"
     )
+    if s["compile_seconds"] is not None:
+        print(f"  torch.compile: {s['compile_seconds']:.1f} s before the training clock started")
     for metric, reason in s["missing"].items():
         print(f"  {metric} missing: {reason}")
     for note in s["notes"]:

@@ -19,6 +19,8 @@ import torch
 from torch import nn
 from torch.func import functional_call, jvp, vjp
 
+from .models.compiled import CompiledSiren
+
 
 def _chunks(n: int, chunk_size: int | None) -> list[slice]:
     if chunk_size is None or chunk_size >= n:
@@ -48,9 +50,23 @@ def kernel_residual_product(
 
     Returns:
         (N, C) tensor w with w[i] = sum_j K(x_i, x_j) r_j, in the model's dtype.
+
+    A ``CompiledSiren`` (``fit(..., compile=True)``) runs its own compiled per-chunk VJP and JVP
+    (same chunks, same order of the sum over chunks; compiled float32 rounding, see
+    ``nint.models.compiled``).
     """
     n = coords.shape[0]
     r = residual.detach().reshape(n, -1)
+    if isinstance(model, CompiledSiren):
+        slices = _chunks(n, chunk_size)
+        total: list[torch.Tensor] | None = None
+        for sl in slices:
+            g = model.vjp(coords[sl], r[sl])
+            total = g if total is None else [a + b for a, b in zip(total, g, strict=True)]
+        assert total is not None
+        if reduce is not None:
+            total = reduce(total)
+        return torch.cat([model.jvp(coords[sl], total) for sl in slices], dim=0)
     params = {k: p.detach() for k, p in model.named_parameters() if p.requires_grad}
     buffers = dict(model.named_buffers())
     slices = _chunks(n, chunk_size)

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from .distributed import join_if_launched
 from .errors import NintError
-from .models import Siren
+from .models import CompiledSiren, Siren, fast_inference_enabled
 from .residuals import StaleResiduals
 from .samplers import SAMPLERS, Sampler, SelectionContext, make_sampler
 from .samplers.base import StepFeedback
@@ -244,6 +244,7 @@ def fit(
     stop_at: dict[str, float] | None = None,
     distributed: bool | None = None,
     residual_every: int = 1,
+    compile: bool = False,
     **sampler_options: Any,
 ) -> FitResult:
     """Fit an INR to ``signal``, choosing the training coordinates with ``strategy``.
@@ -282,6 +283,12 @@ def fit(
             CHANGES THE SELECTION (``nint.residuals``): the full residual pass runs at every m-th
             selection that asks for it, and in between the selection reads the last one with
             the rows trained on since patched from the training step's errors.
+        compile: opt-in ``torch.compile`` of the SIREN's training forward/backward and NTK
+            VJP/JVP (``nint.models.CompiledSiren``). Faster per iteration, but compiled float32
+            rounding differs from the plain path, so selections can differ (docs/speed.md).
+            The residual pass stays eager. Compilation runs on the fit's shapes before the
+            training clock starts; its seconds are ``summary["compile_seconds"]`` (None without
+            compile).
         **sampler_options: options of the strategy (ratio, scheduler, interval, xi, alpha, ...).
             Without ``ratio``, a named strategy gets the signal's ``default_ratio`` (meshes: 0.4)
             if it has one, else the sampler's default (0.2).
@@ -371,6 +378,15 @@ def fit(
         )
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     timer = PartTimer(dev)
+    # the network the loop trains and selects with: the model itself or its compiled passes
+    net, compile_seconds = model, None
+    if compile:
+        net = CompiledSiren(model)
+        compile_seconds = net.warm_up(
+            coords, targets, train_chunk=train_chunk, ntk_chunk_size=ntk_chunk_size,
+            batch_size=sampler.batch_size(0.0), coord_grad=sampler.wants_coord_grad,
+            ntk="ntk" in sampler.uses,
+        )  # fmt: skip
 
     config = {
         "signal": signal.describe(),
@@ -389,6 +405,8 @@ def fit(
         "stop_at": stop_at,
         "world_size": 1 if shard is None else shard.world,
         "residual_every": residual_every,
+        "compile": compile,
+        "fast_inference": fast_inference_enabled(),
     }
 
     history: list[dict[str, float]] = []
@@ -447,7 +465,7 @@ def fit(
                     coords, targets = own(*signal.draw_training_set(data_generator))
             progress_now = progress_of(step, train_s, iterations, seconds)
             ctx = SelectionContext(
-                model, coords, targets, progress_now, timer, forward_chunk, ntk_chunk_size, fresh,
+                net, coords, targets, progress_now, timer, forward_chunk, ntk_chunk_size, fresh,
                 shard, stale,
             )  # fmt: skip
             with timer.measure("select"):
@@ -456,7 +474,7 @@ def fit(
                 optimizer.zero_grad(set_to_none=True)
                 rows = idx if shard is None else shard.local(idx)
                 out = train_step(
-                    model, coords, targets, rows, train_chunk,
+                    net, coords, targets, rows, train_chunk,
                     weigh=sampler.loss_weights if sampler.reweights else None,
                     keep_errors=sampler.wants_feedback or stale is not None,
                     coord_grad=sampler.wants_coord_grad,
@@ -513,6 +531,9 @@ def fit(
             f"approximate selection: the full residual pass ran every {residual_every} "
             f"selections ({stale.full_passes} times), patched from training errors in between"
         )
+    summary["compile_seconds"] = compile_seconds
+    if compile:
+        summary["compile_eager_calls"] = dict(net.eager_calls)
     if frozen_note:
         summary["notes"].append(frozen_note)
     if eval_steps:

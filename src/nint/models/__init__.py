@@ -1,6 +1,14 @@
 """INR backbones and full-signal inference."""
 
-from .inference import predict
+from .compiled import CompiledSiren
+from .inference import fast_inference, fast_inference_enabled, predict
 from .siren import SineLayer, Siren
 
-__all__ = ["Siren", "SineLayer", "predict"]
+__all__ = [
+    "CompiledSiren",
+    "Siren",
+    "SineLayer",
+    "fast_inference",
+    "fast_inference_enabled",
+    "predict",
+]

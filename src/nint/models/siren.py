@@ -74,3 +74,43 @@ class Siren(nn.Module):
 
     def forward(self, coords: torch.Tensor) -> torch.Tensor:
         return self.net(coords)
+
+    def forward_inference(self, coords: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
+        """The same (N, D) -> (N, C) map as ``forward``, ``chunk`` rows at a time (None: all at
+        once), for gradient-free passes only (the residual pass and evaluation).
+
+        Per chunk and sine layer one ``addmm(b, h, W^T, out=buffer)`` (what ``nn.Linear`` runs
+        for a 2-D input with a bias), then ``mul_(omega_0)`` and ``sin_()`` in place. Two
+        (chunk, width) buffers serve all layers and chunks by turns, and the output layer writes
+        straight into its rows of the (N, C) result, so the pass allocates three tensors instead
+        of three per layer and chunk plus a concatenation. The ops and their order are those of
+        ``forward``, so the result is bitwise equal to ``model(x)`` chunk by chunk
+        (tests/test_fast.py; docs/speed.md). Needs autograd off (``torch.no_grad``): the in-place
+        ops would corrupt a graph. Inputs that are not 2-D go through ``forward`` in one piece.
+        """
+        if torch.is_grad_enabled():
+            raise NintError("Siren.forward_inference needs torch.no_grad or torch.inference_mode")
+        if coords.dim() != 2:
+            return self.forward(coords)
+        n = coords.shape[0]
+        step = chunk or n
+        *hidden, last = self.net
+        weight = last.weight
+        out = torch.empty(n, last.out_features, dtype=weight.dtype, device=coords.device)
+        rows = min(step, n)
+        buffers = [
+            torch.empty(
+                rows, hidden[0].linear.out_features, dtype=weight.dtype, device=coords.device
+            )
+            for _ in range(min(2, len(hidden)))
+        ]
+        for i in range(0, n, step):
+            h = coords[i : i + step]
+            for j, layer in enumerate(hidden):
+                buf = buffers[j % 2][: h.shape[0]]
+                torch.addmm(layer.linear.bias, h, layer.linear.weight.t(), out=buf)
+                buf.mul_(layer.omega_0)
+                buf.sin_()
+                h = buf
+            torch.addmm(last.bias, h, last.weight.t(), out=out[i : i + step])
+        return out
