@@ -54,5 +54,4 @@ class StaleResiduals:
     def patch(self, rows: torch.Tensor, errors: torch.Tensor) -> None:
         """Overwrite the residual of ``rows`` (k,) with the training step's errors (k, C)."""
         if self.value is not None and rows.numel():
-            with torch.inference_mode():  # the residual may be an inference-mode tensor
-                self.value[rows] = errors.to(self.value.dtype)
+            self.value[rows] = errors.to(self.value.dtype)
