@@ -144,14 +144,6 @@ class Shard:
         dist.broadcast(t, src=0)
         return float(t)
 
-    def barrier(self) -> None:
-        dist.barrier()
-
-
-def reduce_function(shard: Shard | None):
-    """The reduction the NTK product applies to J^T r: a sum over ranks, or None alone."""
-    return None if shard is None else shard.all_reduce_sum
-
 
 def join_if_launched(
     n_points: int, device: torch.device, distributed: bool | None

@@ -57,19 +57,30 @@ def kernel_residual_product(
     """
     n = coords.shape[0]
     r = residual.detach().reshape(n, -1)
+    slices = _chunks(n, chunk_size)
     if isinstance(model, CompiledSiren):
-        slices = _chunks(n, chunk_size)
-        total: list[torch.Tensor] | None = None
-        for sl in slices:
-            g = model.vjp(coords[sl], r[sl])
-            total = g if total is None else [a + b for a, b in zip(total, g, strict=True)]
-        assert total is not None
-        if reduce is not None:
-            total = reduce(total)
-        return torch.cat([model.jvp(coords[sl], total) for sl in slices], dim=0)
+        chunk_vjp, chunk_jvp = model.vjp, model.jvp
+    else:
+        chunk_vjp, chunk_jvp = _functional_passes(model)
+    v: list[torch.Tensor] | None = None
+    for sl in slices:
+        g = chunk_vjp(coords[sl], r[sl])
+        v = g if v is None else [a + b for a, b in zip(v, g, strict=True)]
+    assert v is not None
+    if reduce is not None:
+        v = reduce(v)
+    return torch.cat([chunk_jvp(coords[sl], v) for sl in slices], dim=0)
+
+
+def _functional_passes(model: nn.Module):
+    """(vjp, jvp) for one chunk of any module, by torch.func on its trainable parameters.
+
+    vjp(x (n, D), r (n, C)) -> J^T r as a list shaped like the parameters;
+    jvp(x (n, D), v) -> J v, (n, C), detached.
+    """
+    names = [k for k, p in model.named_parameters() if p.requires_grad]
     params = {k: p.detach() for k, p in model.named_parameters() if p.requires_grad}
     buffers = dict(model.named_buffers())
-    slices = _chunks(n, chunk_size)
 
     def forward(x: torch.Tensor):
         def f(p: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -79,20 +90,18 @@ def kernel_residual_product(
 
     # torch.func transforms ignore an outer no_grad for their own graph, but an explicit
     # enable_grad keeps this correct whatever mode the caller is in.
-    with torch.enable_grad():
-        v: dict[str, torch.Tensor] | None = None
-        for sl in slices:
-            _, pullback = vjp(forward(coords[sl]), params)
-            (g,) = pullback(r[sl])
-            v = g if v is None else {k: v[k] + g[k] for k in v}
-        assert v is not None
-        if reduce is not None:
-            v = dict(zip(v, reduce(list(v.values())), strict=True))
-        out = []
-        for sl in slices:
-            _, w = jvp(forward(coords[sl]), (params,), (v,))
-            out.append(w.detach())
-    return torch.cat(out, dim=0)
+    def chunk_vjp(x: torch.Tensor, r: torch.Tensor) -> list[torch.Tensor]:
+        with torch.enable_grad():
+            _, pullback = vjp(forward(x), params)
+            (g,) = pullback(r)
+        return [g[k] for k in names]
+
+    def chunk_jvp(x: torch.Tensor, v: list[torch.Tensor]) -> torch.Tensor:
+        with torch.enable_grad():
+            _, w = jvp(forward(x), (params,), (dict(zip(names, v, strict=True)),))
+        return w.detach()
+
+    return chunk_vjp, chunk_jvp
 
 
 def ntk_scores(w: torch.Tensor) -> torch.Tensor:
