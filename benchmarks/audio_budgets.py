@@ -18,7 +18,7 @@ from pathlib import Path
 
 from nint import fit
 from nint.report import environment, markdown_table, one_line
-from nint.samplers import DISPLAY_NAMES
+from nint.samplers import display_name
 from nint.signals import load_audio
 
 CLIP = (
@@ -62,7 +62,7 @@ def main() -> None:
         runs += [(name, "constant", args.residual_every) for name in ("int", "nint")]
     rows = []
     for name, scheduler, every in runs:
-        label = DISPLAY_NAMES.get(name, name) + (" (step)" if scheduler == "step" else "")
+        label = display_name(name) + (" (step)" if scheduler == "step" else "")
         label += f" (residual every {every})" if every > 1 else ""
         print(f"{label} ...", flush=True)
         extra = {} if name == "standard" else {"scheduler": scheduler}

@@ -23,7 +23,7 @@ import torch
 from nint import fit, load_image
 from nint.models import fast_inference
 from nint.report import environment, markdown_table, one_line
-from nint.samplers import DISPLAY_NAMES, make_sampler
+from nint.samplers import display_name, make_sampler
 
 DEFAULT_IMAGE = Path(__file__).resolve().parents[2] / "shared/data/images/kodak/kodim05.png"
 
@@ -94,7 +94,7 @@ def main() -> None:
             )
             rows.append(
                 [
-                    DISPLAY_NAMES.get(strategy, strategy),
+                    display_name(strategy),
                     mode,
                     f"{c['same_order']}/{n}",
                     f"{c['same_set']}/{n}",

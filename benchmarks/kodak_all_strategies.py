@@ -17,7 +17,7 @@ from pathlib import Path
 
 from nint import fit, load_image
 from nint.report import environment, markdown_table, one_line, plot_comparison
-from nint.samplers import DISPLAY_NAMES, SAMPLERS
+from nint.samplers import SAMPLERS, display_name
 
 DEFAULT_IMAGE = Path(__file__).resolve().parents[2] / "shared/data/images/kodak/kodim05.png"
 
@@ -51,7 +51,7 @@ def main() -> None:
     args.out.mkdir(parents=True)
     results = {}
     for name in args.strategies.split(","):
-        print(f"{DISPLAY_NAMES[name]} ...", flush=True)
+        print(f"{display_name(name)} ...", flush=True)
         results[name] = fit(
             signal,
             name,
@@ -69,7 +69,7 @@ def main() -> None:
     header += ["iters", "PSNR end", "SSIM end", "LPIPS end", "s to 30 dB", "iters to 30 dB"]
     rows = []
     for name, r in results.items():
-        row = [DISPLAY_NAMES[name]]
+        row = [display_name(name)]
         for c in checkpoints:
             psnr, ssim = (at_iteration(r.history, c, m) for m in metrics[:2])
             row += [psnr, ssim and f"{ssim:.4f}"]
@@ -97,7 +97,7 @@ def main() -> None:
         + f"\n{one_line(env)}"
     )
     plot_comparison(
-        {DISPLAY_NAMES[n]: r.history for n, r in results.items()},
+        {display_name(n): r.history for n, r in results.items()},
         args.out,
         title=f"{args.image.name} {args.crop}",
         thresholds=(30.0,),

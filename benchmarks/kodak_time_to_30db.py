@@ -17,7 +17,7 @@ from pathlib import Path
 
 from nint import fit, load_image
 from nint.report import environment, markdown_table, one_line, plot_comparison
-from nint.samplers import DISPLAY_NAMES
+from nint.samplers import display_name
 
 DEFAULT_IMAGE = Path(__file__).resolve().parents[2] / "shared/data/images/kodak/kodim05.png"
 
@@ -36,7 +36,7 @@ def label(entry: str) -> str:
     name, variant, compiled = parse(entry)
     extras = [variant] if variant else []
     extras += ["compiled"] if compiled else []
-    return DISPLAY_NAMES.get(name, name) + (f" ({', '.join(extras)})" if extras else "")
+    return display_name(name) + (f" ({', '.join(extras)})" if extras else "")
 
 
 def ratio_to(hit: dict | None, base, key: str) -> float | None:

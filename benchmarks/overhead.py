@@ -27,7 +27,7 @@ from pathlib import Path
 from nint import fit, load_image
 from nint.models import fast_inference
 from nint.report import environment, markdown_table, one_line
-from nint.samplers import DISPLAY_NAMES, make_sampler
+from nint.samplers import display_name, make_sampler
 from nint.train import PARTS
 
 DEFAULT_IMAGE = Path(__file__).resolve().parents[2] / "shared/data/images/kodak/kodim05.png"
@@ -100,7 +100,7 @@ def main() -> None:
                 rows.append(
                     [
                         f"{signal.n_points:,}",
-                        DISPLAY_NAMES.get(strategy, strategy),
+                        display_name(strategy),
                         mode,
                         *(f"{parts[p]:.3f}" for p in PARTS),
                         f"{total:.3f}",

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from nint import fit
 from nint.report import environment, markdown_table, one_line
-from nint.samplers import DISPLAY_NAMES
+from nint.samplers import display_name
 from nint.signals import load_mesh
 
 BUNNY = Path(__file__).resolve().parents[2] / "shared/data/meshes/stanford/bunny/bun_zipper.ply"
@@ -71,7 +71,7 @@ def main() -> None:
     args.out.mkdir(parents=True)
     results = {}
     for name in args.strategies.split(","):
-        print(f"{DISPLAY_NAMES.get(name, name)} ...", flush=True)
+        print(f"{display_name(name)} ...", flush=True)
         results[name] = fit(
             signal,
             name,
@@ -92,7 +92,7 @@ def main() -> None:
             chamfer = row.get("chamfer")
             rows.append(
                 [
-                    DISPLAY_NAMES.get(name, name),
+                    display_name(name),
                     step,
                     f"{row['iou']:.4f}",
                     "—" if chamfer is None else f"{chamfer:.3e}",

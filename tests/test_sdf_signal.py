@@ -11,7 +11,7 @@ from nint import NintError, SdfSignal, fit, load_signal
 from nint.cli import main
 from nint.metrics.shape import grid_axis
 from nint.models import predict
-from nint.samplers import IMAGE_ONLY, SAMPLERS
+from nint.samplers import SAMPLERS, image_only
 from nint.signals.mesh import normalise, read_mesh, signed_distance, winding_sign
 from nint.signals.sdf import grid_slabs
 from nint.train import PARTS
@@ -210,7 +210,7 @@ def test_short_fit_raises_iou():
     assert result.prediction.shape == (24**3, 1)
 
 
-@pytest.mark.parametrize("strategy", [s for s in SAMPLERS if s not in IMAGE_ONLY])
+@pytest.mark.parametrize("strategy", [s for s in SAMPLERS if s not in image_only()])
 def test_every_sampler_and_scheduler_fits_a_mesh(strategy):
     vertices, faces = sphere_mesh(radius=1.0, subdivisions=2)
     sig = SdfSignal(vertices, faces, **SMALL)
@@ -226,7 +226,7 @@ def test_every_sampler_and_scheduler_fits_a_mesh(strategy):
     assert (r.summary["time_parts"]["data"] == 0.0) is (strategy == "evos")
 
 
-@pytest.mark.parametrize("strategy", IMAGE_ONLY)
+@pytest.mark.parametrize("strategy", image_only())
 def test_image_only_strategies_refuse_a_mesh(strategy):
     vertices, faces = sphere_mesh(radius=1.0, subdivisions=1)
     with pytest.raises(NintError, match="needs an image"):

@@ -9,8 +9,10 @@
 from .errors import NintError
 from .models import Siren
 from .ntk import error_scores, kernel_residual_product, ntk_scores
+from .result import FitResult
 from .samplers import SAMPLERS, Sampler, SelectionContext, make_sampler
 from .schedules import INTERVALS, SCHEDULERS, batch_ratio, sampling_interval
+from .settings import FitSettings
 from .signals import (
     AudioSignal,
     ImageSignal,
@@ -23,13 +25,14 @@ from .signals import (
     load_signal,
     load_utterances,
 )
-from .train import FitResult, fit
+from .train import fit
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AudioSignal",
     "FitResult",
+    "FitSettings",
     "INTERVALS",
     "ImageSignal",
     "NintError",

@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from .errors import NintError
-from .samplers import SAMPLERS, check_strategy, sampler_options
-from .schedules import INTERVALS, SCHEDULERS
+from .samplers import SAMPLERS, Sampler, check_strategy, declared_options, sampler_options
 
 
 class _Parser(argparse.ArgumentParser):
@@ -94,84 +93,56 @@ def _chunk(text: str) -> int | None | str:
 
 
 def _add_sampler_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("sampling (every strategy)")
-    g.add_argument("--ratio", type=float, help="batch ratio B in (0, 1] (0.2; meshes 0.4)")
-    g.add_argument("--scheduler", choices=SCHEDULERS, help="batch-ratio scheduler (constant)")
-    g.add_argument("--interval", choices=INTERVALS, help="sampling interval (dense)")
-    g.add_argument("--dense2-every", type=int, help="period of the dense2 interval (2)")
-    g = p.add_argument_group("NINT (--strategy nint)")
-    g.add_argument("--xi", type=float, help="random share of the batch (0.7)")
-    g.add_argument("--alpha", type=float, help="NTK refresh period and decay length (10)")
-    g.add_argument("--lambda", dest="lam", type=float, help="NTK share decay rate (1.0)")
-    g.add_argument("--ntk-cutoff", type=float, help="stop NTK scoring below this share (1e-3)")
-    g.add_argument("--variant", choices=("paper", "official"), help="paper (default) or official")
-    g.add_argument(
-        "--error-norm", choices=("l1", "l2"), help="error norm over channels (int, nint)"
-    )
-    g = p.add_argument_group("EVOS (--strategy evos)")
-    g.add_argument(
-        "--evos-crossover",
-        dest="crossover",
-        action="store_const",
-        const=True,
-        help="images: add the Laplacian crossover to the fitness (off, as in the seed)",
-    )
-    g.add_argument("--crossover-weight", type=float, help="weight of the Laplacian term (1e5)")
-    g = p.add_argument_group("Soft Mining (--strategy soft, images)")
-    g.add_argument("--langevin-step", type=float, help="Langevin step a on grad log loss (20)")
-    g.add_argument("--langevin-noise", type=float, help="Langevin noise b (0.02)")
-    g.add_argument("--uniform-share", type=float, help="share re-drawn uniformly each step (0.1)")
-    g.add_argument("--redraw-share", type=float, help="lowest-loss share re-drawn from edges (0.1)")
-    g.add_argument("--correction-max", type=float, help="largest correction exponent (0.6)")
-    g.add_argument(
-        "--correction-ramp", type=float, help="iterations to reach it: a_t = t / ramp (1000)"
-    )
-    g = p.add_argument_group("Expansive Supervision and EGRA (images)")
-    g.add_argument(
-        "--anchor-ratio", type=float, help="expansive: edge anchors' share (half the ratio)"
-    )
-    g.add_argument("--edge-p", type=float, help="egra: weight of the edge density (0.0025)")
-    g.add_argument("--canny-low", type=float, help="egra: lower Canny threshold (30)")
-    g.add_argument("--canny-high", type=float, help="egra: upper Canny threshold (40)")
-
-
-_SAMPLER_ARGS = (
-    "ratio",
-    "scheduler",
-    "interval",
-    "dense2_every",
-    "xi",
-    "alpha",
-    "lam",
-    "ntk_cutoff",
-    "variant",
-    "error_norm",
-    "crossover",
-    "crossover_weight",
-    "langevin_step",
-    "langevin_noise",
-    "uniform_share",
-    "redraw_share",
-    "correction_max",
-    "correction_ramp",
-    "anchor_ratio",
-    "edge_p",
-    "canny_low",
-    "canny_high",
-)
-
-#: options whose flag is not "--" + the name with dashes
-_FLAGS = {"lam": "--lambda", "crossover": "--evos-crossover"}
+    """One flag per declared strategy option (``Sampler.options``), grouped by the strategy
+    that declares it first; an option several strategies take lists them in its help."""
+    takers: dict[str, list[str]] = {}
+    for name, cls in SAMPLERS.items():
+        for option in declared_options(cls):
+            takers.setdefault(option.name, []).append(name)
+    added: set[str] = set()
+    groups = [("sampling (every strategy)", Sampler.options)] + [
+        (f"{cls.display_name} (--strategy {name})", vars(cls).get("options", ()))
+        for name, cls in SAMPLERS.items()
+    ]
+    for title, options in groups:
+        fresh = [o for o in options if o.name not in added]
+        if not fresh:
+            continue
+        g = p.add_argument_group(title)
+        for option in fresh:
+            added.add(option.name)
+            who = takers[option.name]
+            help = (
+                option.help
+                if len(who) in (1, len(SAMPLERS))
+                else f"{option.help} [{', '.join(who)}]"
+            )
+            if option.type is bool:
+                g.add_argument(
+                    option.cli_flag, dest=option.name, action="store_const", const=True, help=help
+                )
+            else:
+                g.add_argument(
+                    option.cli_flag,
+                    dest=option.name,
+                    type=option.type,
+                    choices=option.choices,
+                    help=help,
+                )
 
 
 def sampler_kwargs(args: argparse.Namespace, strategy: str) -> dict[str, Any]:
     """The sampler options given on the command line; one that ``strategy`` lacks is an error."""
-    given = {k: getattr(args, k) for k in _SAMPLER_ARGS if getattr(args, k, None) is not None}
     accepted = sampler_options(strategy)
-    for key in given:
-        if key not in accepted:
-            flag = _FLAGS.get(key, "--" + key.replace("_", "-"))
-            raise NintError(f"{flag} does not apply to --strategy {strategy}")
+    given = {}
+    for cls in SAMPLERS.values():
+        for option in declared_options(cls):
+            value = getattr(args, option.name, None)
+            if value is None or option.name in given:
+                continue
+            if option.name not in accepted:
+                raise NintError(f"{option.cli_flag} does not apply to --strategy {strategy}")
+            given[option.name] = value
     return given
 
 
@@ -203,8 +174,9 @@ def _fit_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_fit(args: argparse.Namespace) -> int:
     from .report.run_folder import check_out
+    from .settings import check_budget
     from .signals import load_signal
-    from .train import check_budget, fit
+    from .train import fit
 
     check_strategy(args.strategy)
     options = sampler_kwargs(args, args.strategy)
@@ -299,8 +271,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_strategies(args: argparse.Namespace) -> int:
     for name, cls in SAMPLERS.items():
         doc = (cls.__doc__ or "").strip().splitlines()[0]
-        print(f"{name:10s} {doc}")
-        print(f"{'':10s} options: {', '.join(sampler_options(name))}")
+        needs = ", ".join(cls.uses) or "nothing but the batch"
+        image = "; images only" if cls.needs_image else ""
+        print(f"{name:10s} {cls.display_name}: {doc}")
+        print(f"{'':10s} uses: {needs}{image}")
+        flags = [o.cli_flag for o in declared_options(cls) if o not in Sampler.options]
+        print(f"{'':10s} options: {', '.join(flags) or 'only the common ones'}")
+    common = ", ".join(o.cli_flag for o in Sampler.options)
+    print(f"every strategy takes {common}")
     return 0
 
 

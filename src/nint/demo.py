@@ -16,12 +16,10 @@ from skimage import data as skdata
 from .errors import NintError
 from .report import environment, markdown_table, one_line, plot_comparison
 from .report.run_folder import check_out
-from .samplers import DISPLAY_NAMES, SAMPLERS, check_strategy
+from .samplers import SAMPLERS, check_strategy, display_name
 from .signals.image import ImageSignal, resize_to
 from .train import fit
 
-#: every registered strategy, in the seed's table order
-STRATEGIES = tuple(SAMPLERS)
 # Samples that ship inside the scikit-image wheel (the others are downloaded on first use).
 BUNDLED = ("astronaut", "camera", "coffee", "chelsea", "rocket")
 
@@ -53,7 +51,7 @@ def results_table(results: dict) -> str:
         reach = s["reached"]
         rows.append(
             [
-                DISPLAY_NAMES.get(name, name),
+                display_name(name),
                 s["final"]["psnr"],
                 f"{s['final']['ssim']:.4f}",
                 s["iterations"],
@@ -74,9 +72,12 @@ def run_demo(
     overwrite: bool = False,
     device: str = "auto",
     progress: bool = True,
-    strategies: tuple[str, ...] = STRATEGIES,
+    strategies: tuple[str, ...] | None = None,
 ) -> dict:
-    """Fit the bundled photo with each strategy; write runs, table and plots to ``out``."""
+    """Fit the bundled photo with each strategy (default: every registered one); write runs,
+    table and plots to ``out``."""
+    if strategies is None:
+        strategies = tuple(SAMPLERS)
     if not seconds > 0:
         raise NintError(f"the time budget must be positive seconds, got {seconds}")
     if not strategies:
@@ -91,7 +92,7 @@ def run_demo(
     print(f"nint demo: {image} at {signal.width}x{signal.height}, {seconds:g} s of training each")
     results = {}
     for name in strategies:
-        print(f"  fitting with {DISPLAY_NAMES[name]} ...", flush=True)
+        print(f"  fitting with {display_name(name)} ...", flush=True)
         results[name] = fit(
             signal, name, seconds=seconds, eval_every=5, device=device, progress=progress
         )
@@ -106,7 +107,7 @@ def run_demo(
         f"counts tell a different story from the seconds.\n{one_line(env)}"
     )
     plot_comparison(
-        {DISPLAY_NAMES[n]: r.history for n, r in results.items()},
+        {display_name(n): r.history for n, r in results.items()},
         out,
         title=f"{image} {signal.width}x{signal.height}",
         thresholds=(25.0, 30.0),

@@ -28,6 +28,7 @@ from torch import nn
 
 from . import select
 from .errors import NintError
+from .timing import PartTimer
 
 
 def split_range(n: int, world: int, rank: int) -> tuple[int, int]:
@@ -143,6 +144,95 @@ class Shard:
         t = torch.tensor([value], dtype=torch.float64, device=device)
         dist.broadcast(t, src=0)
         return float(t)
+
+
+class SingleProcess:
+    """The communicator of a one-process fit: every collective is the identity.
+
+    The training loop talks to its process group only through a communicator, so it reads the
+    same for one process and many; ``Sharded`` is the torch.distributed one.
+    """
+
+    #: this rank's shard, handed to selection contexts (None: all coordinates are here)
+    shard: Shard | None = None
+    is_main = True
+    world = 1
+
+    def own(
+        self, coords: torch.Tensor, targets: torch.Tensor, device: torch.device
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """This process's rows of a training set, on ``device``."""
+        return coords.to(device), targets.to(device)
+
+    def local(self, idx: torch.Tensor) -> torch.Tensor:
+        """The rows of global indices ``idx`` that this process trains on."""
+        return idx
+
+    def sum_gradients(self, model: nn.Module, loss: torch.Tensor, timer: PartTimer) -> torch.Tensor:
+        """Make every gradient (and the loss, returned) the sum over the processes."""
+        return loss
+
+    def clock(self, timer: PartTimer) -> float:
+        """The training clock every process decides by."""
+        return timer.total()
+
+    def agree(self, flag: bool, device: torch.device) -> bool:
+        """Rank 0's ``flag`` on every process."""
+        return flag
+
+    def share_parameters(self, model: nn.Module) -> None:
+        """Give every process rank 0's weights."""
+
+
+class Sharded(SingleProcess):
+    """The communicator of one rank of a sharded fit.
+
+    Args:
+        shard: this rank's place and slice of the coordinates.
+        clock_decides: a decision is taken on the training clock (a time budget or a cadence in
+            seconds), so the clock is rank 0's, broadcast (and charged to "comm") when read.
+    """
+
+    def __init__(self, shard: Shard, clock_decides: bool) -> None:
+        self.shard = shard
+        self.is_main = shard.is_main
+        self.world = shard.world
+        self.clock_decides = clock_decides
+
+    def own(
+        self, coords: torch.Tensor, targets: torch.Tensor, device: torch.device
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        lo, hi = self.shard.lo, self.shard.hi
+        return coords[lo:hi].to(device), targets[lo:hi].to(device)
+
+    def local(self, idx: torch.Tensor) -> torch.Tensor:
+        return self.shard.local(idx)
+
+    def sum_gradients(self, model: nn.Module, loss: torch.Tensor, timer: PartTimer) -> torch.Tensor:
+        with timer.measure("comm"):
+            return self.shard.sum_gradients(model, [loss])[0]
+
+    def clock(self, timer: PartTimer) -> float:
+        if not self.clock_decides:
+            return timer.total()
+        with timer.measure("comm"):
+            return self.shard.broadcast_float(timer.total(), timer.device)
+
+    def agree(self, flag: bool, device: torch.device) -> bool:
+        return self.shard.broadcast_float(float(flag), device) > 0
+
+    def share_parameters(self, model: nn.Module) -> None:
+        self.shard.broadcast_parameters(model)
+
+
+def communicator(
+    n_points: int, device: torch.device, distributed: bool | None, clock_decides: bool
+) -> tuple[SingleProcess, torch.device]:
+    """The communicator of this process and its device (see ``join_if_launched``)."""
+    shard, device = join_if_launched(n_points, device, distributed)
+    if shard is None:
+        return SingleProcess(), device
+    return Sharded(shard, clock_decides), device
 
 
 def join_if_launched(

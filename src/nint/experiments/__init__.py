@@ -43,7 +43,7 @@ def runs_environment(specs: list[RunSpec], device: str) -> dict:
     path = Path(specs[0].folder) / "environment.json"
     if path.is_file():
         return json.loads(path.read_text())
-    from ..train import resolve_device
+    from ..settings import resolve_device
 
     return environment(str(resolve_device(device)))
 

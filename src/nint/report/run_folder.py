@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import NintError
+from .artifacts import write_artifacts
 from .environment import environment
 from .figures import plot_curves
 
 if TYPE_CHECKING:
-    from ..train import FitResult
+    from ..result import FitResult
 
 
 def _json_safe(value: Any) -> Any:
@@ -72,9 +73,7 @@ def write_run(result: FitResult, out: str | Path, overwrite: bool = False) -> Pa
         write_json(partial / "config.json", result.config)
         write_json(partial / "environment.json", environment(result.config["device"]))
         write_history(partial / "history.csv", result.history)
-        result.signal.save_reconstruction(result.prediction, partial)
-        if result.sampler.parts:
-            result.signal.save_selection(result.sampler.parts, partial)
+        write_artifacts(result.signal, result.prediction, result.sampler.parts, partial)
         metric = result.signal.primary_metric
         plot_curves(
             {result.sampler.name: result.history},

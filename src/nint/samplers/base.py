@@ -11,6 +11,8 @@ that reuse the last subset (sampling intervals) pay for nothing. Each sampler ow
 from __future__ import annotations
 
 import copy
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -21,7 +23,14 @@ from .. import select
 from ..errors import NintError
 from ..models import predict
 from ..ntk import kernel_residual_product
-from ..schedules import batch_ratio, check_interval, check_scheduler, sampling_interval
+from ..schedules import (
+    INTERVALS,
+    SCHEDULERS,
+    batch_ratio,
+    check_interval,
+    check_scheduler,
+    sampling_interval,
+)
 from ..select import count_for_ratio
 from ..timing import PartTimer
 
@@ -134,12 +143,38 @@ class StepFeedback:
     coord_grad: torch.Tensor | None = None
 
 
+@dataclass(frozen=True)
+class Option:
+    """One option of a strategy, declared once beside it: the command line, ``nint strategies``
+    and the docs take its flag and help from here.
+
+    Attributes:
+        name: the sampler's keyword argument.
+        help: one line for ``--help``, ending with the default in parentheses.
+        type: parses the command-line text (``bool``: a flag without a value that sets True).
+        flag: the command-line flag, when it is not "--" + the name with dashes.
+        choices: the allowed values, for options that name a variant.
+    """
+
+    name: str
+    help: str
+    type: Callable[[str], Any] = float
+    flag: str = ""
+    choices: tuple[str, ...] | None = None
+
+    @property
+    def cli_flag(self) -> str:
+        return self.flag or "--" + self.name.replace("_", "-")
+
+
 class Sampler:
     """Base class: batch-ratio schedule, sampling interval, generator and state.
 
-    Subclasses implement ``_choose(step, k, ctx)`` returning k distinct indices. The base class
-    decides when a new subset is chosen (sampling interval; in between the last subset is reused)
-    and how many coordinates it has (k = floor(r_t N) with r_t from the batch-ratio scheduler).
+    Subclasses implement ``choose(step, k, ctx)`` returning k distinct indices, declare their
+    name, display name, needs and options as class attributes, and are registered with
+    ``nint.samplers.register``. The base class decides when a new subset is chosen (sampling
+    interval; in between the last subset is reused) and how many coordinates it has
+    (k = floor(r_t N) with r_t from the batch-ratio scheduler).
 
     Args:
         n_points: N, the number of coordinates of the signal.
@@ -150,9 +185,21 @@ class Sampler:
         seed: seeds the sampler's own generator.
     """
 
+    #: the name used on the command line, in run folders and in ``SAMPLERS``
     name: ClassVar[str] = ""
+    #: the name in tables and figures (the paper's: "Stand.", "NINT", ...)
+    display_name: ClassVar[str] = ""
+    #: the options this class adds, for the command line (its base classes' come too)
+    options: ClassVar[tuple[Option, ...]] = (
+        Option("ratio", "batch ratio B in (0, 1] (0.2; meshes 0.4)"),
+        Option("scheduler", "batch-ratio scheduler (constant)", str, choices=SCHEDULERS),
+        Option("interval", "sampling interval (dense)", str, choices=INTERVALS),
+        Option("dense2_every", "period of the dense2 interval (2)", int),
+    )
     #: what the strategy asks the trainer for, for documentation and the run's config
     uses: ClassVar[tuple[str, ...]] = ()
+    #: True: the strategy needs an image's pixel grid (``Signal.raster``), so images only
+    needs_image: ClassVar[bool] = False
     #: True: the trainer calls ``loss_weights`` with the step's own errors
     reweights: ClassVar[bool] = False
     #: True: the trainer calls ``observe`` after each training step
@@ -197,6 +244,11 @@ class Sampler:
         #: the last selection split by part (e.g. "ntk", "error", "random"), for pictures
         self.parts: dict[str, torch.Tensor] = {}
 
+    @classmethod
+    def takes_raster(cls) -> bool:
+        """Whether the constructor takes the signal's image (``raster=``)."""
+        return "raster" in inspect.signature(cls.__init__).parameters
+
     @property
     def last_indices(self) -> torch.Tensor | None:
         """The indices of the last selection (None before the first)."""
@@ -211,11 +263,16 @@ class Sampler:
             period = sampling_interval(self.interval, ctx.progress, self.dense2_every)
             if step - self._last_step < period:
                 return self._last
-        idx = self._choose(step, self.batch_size(ctx.progress), ctx)
+        idx = self.choose(step, self.batch_size(ctx.progress), ctx)
         self._last, self._last_step = idx, step
         return idx
 
-    def _choose(self, step: int, k: int, ctx: SelectionContext) -> torch.Tensor:
+    def choose(self, step: int, k: int, ctx: SelectionContext) -> torch.Tensor:
+        """The strategy itself: (k,) int64 distinct indices in [0, N) to train on at ``step``.
+
+        Called by ``select`` only when a new subset is due. Expensive inputs come from ``ctx``
+        (``residual()``, ``kernel_residual(r)``, ``top_k``); randomness from ``self.generator``.
+        """
         raise NotImplementedError
 
     def loss_weights(self, errors: torch.Tensor) -> torch.Tensor:

@@ -16,8 +16,9 @@ import numpy as np
 import torch
 
 from ..errors import NintError
-from .base import Sampler, SelectionContext
+from .base import Option, Sampler, SelectionContext
 from .priors import canny, check_raster, gray_uint8
+from .registry import register
 
 #: the public port's uniform floor: a 4096-ray batch over an 800 x 800 NeRF-synthetic view
 BASE = 4096 / (800 * 800)
@@ -34,10 +35,18 @@ def jitter(edge_idx: torch.Tensor, n: int, generator: torch.Generator, lo: int =
     return (edge_idx + shift) % n
 
 
+@register
 class EgraSampler(Sampler):
     """Multinomial draws from a jittered Canny-edge density mixed with a uniform one."""
 
     name = "egra"
+    display_name = "EGRA"
+    options = (
+        Option("edge_p", "weight of the edge density (0.0025)"),
+        Option("canny_low", "lower Canny threshold (30)"),
+        Option("canny_high", "upper Canny threshold (40)"),
+    )
+    needs_image = True
     uses = ("image prior",)
 
     def __init__(
@@ -68,7 +77,7 @@ class EgraSampler(Sampler):
         moved[jitter(self.edge_idx, self.n_points, self.generator)] = True
         return egra_density(moved, self.edge_p)
 
-    def _choose(self, step: int, k: int, ctx: SelectionContext) -> torch.Tensor:
+    def choose(self, step: int, k: int, ctx: SelectionContext) -> torch.Tensor:
         idx = torch.multinomial(self.density(), k, replacement=False, generator=self.generator)
         idx = idx.to(ctx.coords.device)
         self.parts = {"edge-guided": idx}

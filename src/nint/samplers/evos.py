@@ -26,8 +26,9 @@ import torch
 
 from .. import select
 from ..errors import NintError
-from .base import Sampler, SelectionContext
+from .base import Option, Sampler, SelectionContext
 from .priors import LUMA, check_raster, laplacian
+from .registry import register
 
 
 def fitness_interval(progress: float) -> int:
@@ -41,10 +42,21 @@ def evos_counts(k: int, ratio0: float, n: int) -> tuple[int, int]:
     return k - n_mutation, n_mutation
 
 
+@register
 class EvosSampler(Sampler):
     """Fitness top-k plus uniform mutation, with cached fitness (crossover disabled)."""
 
     name = "evos"
+    display_name = "EVOS"
+    options = (
+        Option(
+            "crossover",
+            "images: add the Laplacian crossover to the fitness (off, as in the paper)",
+            bool,
+            flag="--evos-crossover",
+        ),
+        Option("crossover_weight", "weight of the Laplacian term (1e5)"),
+    )
     uses = ("residual",)
     needs_fixed_points = True  # cached fitness is per coordinate
     _state_attrs = Sampler._state_attrs + ("_fitness", "_fitness_step")
@@ -87,7 +99,7 @@ class EvosSampler(Sampler):
         target = self._target_laplacian.to(predicted)
         return error + self.crossover_weight * (predicted - target).pow(2).reshape(-1)
 
-    def _choose(self, step: int, k: int, ctx: SelectionContext) -> torch.Tensor:
+    def choose(self, step: int, k: int, ctx: SelectionContext) -> torch.Tensor:
         if self._fitness is None or step - self._fitness_step >= fitness_interval(ctx.progress):
             self._fitness = self.fitness(ctx)
             self._fitness_step = step

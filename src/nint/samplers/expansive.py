@@ -22,14 +22,19 @@ import torch
 
 from .. import select
 from ..errors import NintError
-from .base import Sampler, SelectionContext
+from .base import Option, Sampler, SelectionContext
 from .priors import check_raster, expansive_anchors
+from .registry import register
 
 
+@register
 class ExpansiveSampler(Sampler):
     """All edge anchors (a static Canny prior) plus uniform random pixels for the rest."""
 
     name = "expansive"
+    display_name = "Expan."
+    options = (Option("anchor_ratio", "edge anchors' share (half the ratio)"),)
+    needs_image = True
     uses = ("image prior",)
     _state_attrs = Sampler._state_attrs + ("anchors", "_anchor_mask")  # trimmed by the seed
 
@@ -54,7 +59,7 @@ class ExpansiveSampler(Sampler):
         self.anchors = torch.from_numpy(expansive_anchors(image, self.anchor_ratio, rng))
         self._anchor_mask = select.mask_of(self.anchors, n_points)
 
-    def _choose(self, step: int, k: int, ctx: SelectionContext) -> torch.Tensor:
+    def choose(self, step: int, k: int, ctx: SelectionContext) -> torch.Tensor:
         device = ctx.coords.device
         anchors = self.anchors.to(device)
         rest = select.uniform(

@@ -8,9 +8,11 @@ import torch
 
 from ..errors import NintError
 from ..ntk import error_scores
-from .base import Sampler, SelectionContext
+from .base import Option, Sampler, SelectionContext
+from .registry import register
 
 
+@register
 class IntSampler(Sampler):
     """Top-k by ||f(x_i) - y_i|| over channels, from a full no-grad forward.
 
@@ -21,6 +23,15 @@ class IntSampler(Sampler):
     """
 
     name = "int"
+    display_name = "INT"
+    options = (
+        Option(
+            "error_norm",
+            "error norm over channels (int: l1; nint: l2, official variant l1)",
+            str,
+            choices=("l1", "l2"),
+        ),
+    )
     shardable = True
     uses = ("residual",)
 
@@ -30,7 +41,7 @@ class IntSampler(Sampler):
             raise NintError(f"error norm must be 'l1' or 'l2', got {error_norm!r}")
         self.error_norm = error_norm
 
-    def _choose(self, step: int, k: int, ctx: SelectionContext) -> torch.Tensor:
+    def choose(self, step: int, k: int, ctx: SelectionContext) -> torch.Tensor:
         idx = ctx.top_k(error_scores(ctx.residual(), self.error_norm), k)
         self.parts = {"error": idx}
         return idx

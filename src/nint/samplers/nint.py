@@ -38,7 +38,8 @@ import torch
 from .. import select
 from ..errors import NintError
 from ..ntk import error_scores, ntk_scores
-from .base import Sampler, SelectionContext
+from .base import Option, Sampler, SelectionContext
+from .registry import register
 
 VARIANTS = ("paper", "official")
 
@@ -67,6 +68,7 @@ def official_counts(k: int, share: float, xi: float) -> tuple[int, int, int]:
     return n_ntk, n_err, k - n_ntk - n_err
 
 
+@register
 class NintSampler(Sampler):
     """NTK-guided hybrid selection.
 
@@ -82,6 +84,20 @@ class NintSampler(Sampler):
     """
 
     name = "nint"
+    display_name = "NINT"
+    options = (
+        Option("xi", "random share of the batch (0.7)"),
+        Option("alpha", "NTK refresh period and decay length (10)"),
+        Option("lam", "NTK share decay rate (1.0)", flag="--lambda"),
+        Option("ntk_cutoff", "stop NTK scoring below this share (1e-3)"),
+        Option("variant", "paper (default) or official", str, choices=VARIANTS),
+        Option(
+            "error_norm",
+            "error norm over channels (int: l1; nint: l2, official variant l1)",
+            str,
+            choices=("l1", "l2"),
+        ),
+    )
     shardable = True
     uses = ("residual", "ntk")
     _state_attrs = Sampler._state_attrs + (
@@ -133,7 +149,7 @@ class NintSampler(Sampler):
         #: (n_ntk, n_error, n_random) of the last selection
         self.last_counts: tuple[int, int, int] = (0, 0, 0)
 
-    def _choose(self, step: int, k: int, ctx: SelectionContext) -> torch.Tensor:
+    def choose(self, step: int, k: int, ctx: SelectionContext) -> torch.Tensor:
         residual = ctx.residual()
         if self.variant == "paper":
             ntk_idx, counts = self._paper_ntk_part(step, k, ctx, residual)

@@ -37,8 +37,9 @@ import numpy as np
 import torch
 
 from ..errors import NintError
-from .base import Sampler, SelectionContext, StepFeedback
+from .base import Option, Sampler, SelectionContext, StepFeedback
 from .priors import check_raster, sobel_density
+from .registry import register
 
 EPS16 = float(torch.finfo(torch.float16).eps)
 
@@ -62,10 +63,21 @@ def correction_weights(
     return torch.minimum(c.clamp(min=0.2), upper)
 
 
+@register
 class SoftMiningSampler(Sampler):
     """Langevin-moved sample positions on log-loss with an importance-corrected loss."""
 
     name = "soft"
+    display_name = "SoftM."
+    options = (
+        Option("langevin_step", "Langevin step a on grad log loss (20)"),
+        Option("langevin_noise", "Langevin noise b (0.02)"),
+        Option("uniform_share", "share re-drawn uniformly each step (0.1)"),
+        Option("redraw_share", "lowest-loss share re-drawn from edges (0.1)"),
+        Option("correction_max", "largest correction exponent (0.6)"),
+        Option("correction_ramp", "iterations to reach it: a_t = t / ramp (1000)"),
+    )
+    needs_image = True
     uses = ("image prior", "loss weights", "coordinate gradients")
     reweights = True
     wants_feedback = True
@@ -159,7 +171,7 @@ class SoftMiningSampler(Sampler):
         self._now = step  # the correction's exponent follows the training iteration
         return super().select(step, ctx)
 
-    def _choose(self, step: int, k: int, ctx: SelectionContext) -> torch.Tensor:
+    def choose(self, step: int, k: int, ctx: SelectionContext) -> torch.Tensor:
         if self._drift is not None and self._drift.shape[0] == self.positions.shape[0]:
             self._move()
         self._resize(k)

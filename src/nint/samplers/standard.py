@@ -7,8 +7,10 @@ from typing import Any
 import torch
 
 from .base import Sampler, SelectionContext
+from .registry import register
 
 
+@register
 class StandardSampler(Sampler):
     """All N coordinates every iteration.
 
@@ -17,6 +19,7 @@ class StandardSampler(Sampler):
     """
 
     name = "standard"
+    display_name = "Stand."
     shardable = True
 
     def __init__(self, n_points: int, **options: Any) -> None:
@@ -24,7 +27,7 @@ class StandardSampler(Sampler):
         super().__init__(n_points, **options)
         self._all = torch.arange(n_points)
 
-    def _choose(self, step: int, k: int, ctx: SelectionContext) -> torch.Tensor:
+    def choose(self, step: int, k: int, ctx: SelectionContext) -> torch.Tensor:
         if self._all.device != ctx.coords.device:
             self._all = self._all.to(ctx.coords.device)
         self.parts = {"all": self._all}

@@ -16,7 +16,7 @@ import torch
 
 from ..errors import NintError
 from ..metrics.audio import pesq_wb, resampling_note, si_snr, stoi
-from .base import Signal, existing_file
+from .base import Metric, Signal, existing_file
 
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".oga"})
 # Chosen by measurement on LibriSpeech (docs/audio.md): time in [-100, 100] with a first-layer
@@ -29,12 +29,10 @@ class AudioSignal(Signal):
     """A mono clip: coords (T, 1) in [-R, R], values (T, 1) = samples / peak."""
 
     modality = "audio"
-    thresholds = {"si_snr": (5.0, 10.0, 15.0)}
-    primary_metric = "si_snr"
-    headline_metrics = (
-        ("si_snr", "SI-SNR", ".2f"),
-        ("stoi", "STOI", ".3f"),
-        ("pesq", "PESQ", ".3f"),
+    metrics = (
+        Metric("si_snr", "SI-SNR", ".2f", thresholds=(5.0, 10.0, 15.0)),
+        Metric("stoi", "STOI", ".3f"),
+        Metric("pesq", "PESQ", ".3f"),
     )
     default_first_omega_0 = DEFAULT_FIRST_OMEGA_0
 
@@ -86,31 +84,9 @@ class AudioSignal(Signal):
         note = resampling_note(self.rate)
         return [note] if note else []
 
-    def save_reconstruction(self, prediction: torch.Tensor, folder: Path) -> list[Path]:
-        """reconstruction.wav (float32, original rate; may exceed [-1, 1] where the fit
-        overshoots) and spectrogram.png (mel spectrogram and waveform, truth vs fit)."""
-        from ..report.spectrogram import plot_audio_comparison
-
-        audio = self.as_audio(prediction)
-        wav = Path(folder) / "reconstruction.wav"
-        sf.write(wav, audio.astype(np.float32), self.rate, subtype="FLOAT")
-        figure = plot_audio_comparison(
-            {"ground truth": self.samples, "reconstruction": audio},
-            self.rate,
-            Path(folder) / "spectrogram.png",
-            title=self.name,
-        )
-        return [wav, figure]
-
-    def save_selection(self, parts: dict[str, torch.Tensor], folder: Path) -> list[Path]:
-        """The waveform with the chosen samples marked, coloured by part."""
-        from ..report.spectrogram import plot_selected_samples
-
-        marks = {part: idx.cpu().numpy() for part, idx in parts.items()}
-        path = plot_selected_samples(
-            self.samples, self.rate, marks, Path(folder) / "selection.png", start=self.start
-        )
-        return [path]
+    def reconstruction(self, prediction: torch.Tensor) -> np.ndarray:
+        """The fitted clip, (T,) samples at the original scale and rate (``self.rate``)."""
+        return self.as_audio(prediction)
 
     def describe(self) -> dict[str, Any]:
         return {

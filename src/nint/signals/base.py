@@ -7,6 +7,7 @@ samplers or training.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -29,6 +30,36 @@ def existing_file(path: str | Path, kind: str) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class Metric:
+    """One metric of a modality, declared once: its key, how it is shown, which way is better
+    and the values whose first crossing every summary reports.
+
+    Attributes:
+        name: the key in history rows and summaries ("psnr").
+        label: how tables and the command line show it ("PSNR").
+        fmt: the format of its value in one-line results (".2f").
+        lower_is_better: "reaching" a threshold means going below it (LPIPS, Chamfer).
+        thresholds: values whose first crossing (iteration and training seconds) is reported.
+    """
+
+    name: str
+    label: str
+    fmt: str = ".4f"
+    lower_is_better: bool = False
+    thresholds: tuple[float, ...] = ()
+
+    def reached(self, value: float | None, threshold: float) -> bool:
+        """Whether ``value`` (None: missing) is at or past ``threshold``."""
+        if value is None:
+            return False
+        return value <= threshold if self.lower_is_better else value >= threshold
+
+    def threshold_key(self, threshold: float) -> str:
+        """The summary's key for a threshold: "psnr>=30", "chamfer<=1e-05"."""
+        return f"{self.name}{'<=' if self.lower_is_better else '>='}{threshold:g}"
+
+
 class Signal:
     """Base class for a fitted signal.
 
@@ -36,17 +67,12 @@ class Signal:
         coords: (N, D) float32 coordinates.
         values: (N, C) float32 targets.
         name: a short label (the file stem).
-        thresholds: metric -> values whose first crossing is reported (iterations and seconds).
-        lower_is_better: metrics for which "reaching" a threshold means going below it.
     """
 
     modality: ClassVar[str] = ""
-    thresholds: ClassVar[dict[str, tuple[float, ...]]] = {}
-    lower_is_better: ClassVar[frozenset[str]] = frozenset()
-    #: the metric shown in progress bars and plotted against time (always computable)
-    primary_metric: ClassVar[str] = ""
-    #: (metric, label, format) of the one-line result the CLI prints
-    headline_metrics: ClassVar[tuple[tuple[str, str, str], ...]] = ()
+    #: the metrics ``evaluate`` returns, in the order they are shown; the first is the primary
+    #: one (progress bars, curves against time) and must always be computable
+    metrics: ClassVar[tuple[Metric, ...]] = ()
     #: the first-layer SIREN frequency that suits this modality's coordinates
     default_first_omega_0: ClassVar[float] = 30.0
     #: True: the training set changes every iteration (``draw_training_set``); N stays fixed
@@ -67,6 +93,19 @@ class Signal:
         self.name = name
         #: metric -> why it could not be computed, from the last ``evaluate``
         self.missing: dict[str, str] = {}
+
+    @property
+    def primary_metric(self) -> str:
+        """The metric shown in progress bars and plotted against time."""
+        return self.metrics[0].name
+
+    def metric(self, name: str) -> Metric:
+        """The declaration of metric ``name``; NintError if this modality has none such."""
+        for metric in self.metrics:
+            if metric.name == name:
+                return metric
+        known = ", ".join(m.name for m in self.metrics)
+        raise NintError(f"{self.modality} signals have no metric {name!r}; they have {known}")
 
     @property
     def n_points(self) -> int:
@@ -127,17 +166,14 @@ class Signal:
     def headline(self, final: dict[str, Any]) -> str:
         """One line of final metrics, e.g. 'PSNR 31.20 dB, SSIM 0.9512'."""
         parts = []
-        for key, label, fmt in self.headline_metrics:
-            value = final.get(key)
-            parts.append(f"{label} " + ("missing" if value is None else format(value, fmt)))
+        for m in self.metrics:
+            value = final.get(m.name)
+            parts.append(f"{m.label} " + ("missing" if value is None else format(value, m.fmt)))
         return ", ".join(parts)
 
-    def save_reconstruction(self, prediction: torch.Tensor, folder: Path) -> list[Path]:
-        """Write the reconstruction in the modality's native format; returns the files."""
-        raise NotImplementedError
-
-    def save_selection(self, parts: dict[str, torch.Tensor], folder: Path) -> list[Path]:
-        """Picture which coordinates a selection chose, coloured by part; returns the files."""
+    def reconstruction(self, prediction: torch.Tensor) -> Any:
+        """The fit in the modality's own terms, for the report to write and draw: an image array,
+        audio samples, a surface. ``prediction`` is (M, C) over ``eval_coords``."""
         raise NotImplementedError
 
     def describe(self) -> dict[str, Any]:

@@ -19,18 +19,7 @@ from skimage.transform import resize
 from ..errors import NintError
 from ..metrics.image import psnr, ssim
 from ..metrics.lpips import lpips
-from .base import Signal, existing_file
-
-# Colours of the selection picture, per part of a selection (RGB in [0, 1]).
-PART_COLOURS = {
-    "ntk": (0.90, 0.10, 0.10),
-    "error": (1.00, 0.75, 0.00),
-    "random": (0.15, 0.45, 1.00),
-    "all": (0.20, 0.80, 0.20),
-    "edges": (0.85, 0.20, 0.85),
-    "edge-guided": (0.85, 0.20, 0.85),
-    "mined": (1.00, 0.50, 0.10),
-}
+from .base import Metric, Signal, existing_file
 
 
 def grid_coords(height: int, width: int, centres: bool = False) -> torch.Tensor:
@@ -141,10 +130,11 @@ class ImageSignal(Signal):
     """An image as a signal: coords (H*W, 2), values (H*W, C) with C = 1 or 3."""
 
     modality = "image"
-    thresholds = {"psnr": (25.0, 30.0, 35.0), "ssim": (0.8, 0.9), "lpips": (0.2, 0.1)}
-    lower_is_better = frozenset({"lpips"})
-    primary_metric = "psnr"
-    headline_metrics = (("psnr", "PSNR", ".2f"), ("ssim", "SSIM", ".4f"), ("lpips", "LPIPS", ".4f"))
+    metrics = (
+        Metric("psnr", "PSNR", ".2f", thresholds=(25.0, 30.0, 35.0)),
+        Metric("ssim", "SSIM", ".4f", thresholds=(0.8, 0.9)),
+        Metric("lpips", "LPIPS", ".4f", lower_is_better=True, thresholds=(0.2, 0.1)),
+    )
 
     def __init__(self, image: np.ndarray, name: str = "image") -> None:
         if image.ndim == 2:
@@ -184,24 +174,9 @@ class ImageSignal(Signal):
     def evaluate(self, prediction: torch.Tensor) -> dict[str, float | None]:
         return self.score(self.as_image(prediction), self.image)
 
-    def save_reconstruction(self, prediction: torch.Tensor, folder: Path) -> list[Path]:
-        path = Path(folder) / "reconstruction.png"
-        save_png(self.as_image(prediction), path)
-        return [path]
-
-    def save_selection(self, parts: dict[str, torch.Tensor], folder: Path) -> list[Path]:
-        """Dimmed grey ground truth with the chosen pixels painted by part (see PART_COLOURS)."""
-        grey = self.image.mean(axis=2, keepdims=True)
-        canvas = np.repeat(0.15 + 0.35 * grey, 3, axis=2).reshape(-1, 3)
-        for part, indices in parts.items():
-            canvas[indices.cpu().numpy()] = PART_COLOURS.get(part, (1.0, 1.0, 1.0))
-        canvas = canvas.reshape(self.height, self.width, 3)
-        # Small images are enlarged (nearest neighbour) so single pixels stay visible.
-        factor = max(1, 256 // max(self.height, self.width))
-        canvas = canvas.repeat(factor, axis=0).repeat(factor, axis=1)
-        path = Path(folder) / "selection.png"
-        save_png(canvas, path)
-        return [path]
+    def reconstruction(self, prediction: torch.Tensor) -> np.ndarray:
+        """The fitted image, (H, W, C) in [0, 1], at the evaluation grid's size."""
+        return self.as_image(prediction)
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "height": self.height, "width": self.width}

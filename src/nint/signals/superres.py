@@ -17,7 +17,8 @@ import numpy as np
 import torch
 
 from ..errors import NintError
-from .image import ImageSignal, grid_coords, load_image, resize_to, save_png
+from .base import Metric
+from .image import ImageSignal, grid_coords, load_image, resize_to
 
 
 class SuperResSignal(ImageSignal):
@@ -28,7 +29,10 @@ class SuperResSignal(ImageSignal):
         factor: the downsampling factor (2 in the seed).
     """
 
-    thresholds = {"psnr": (20.0, 25.0, 30.0), "ssim": (0.8, 0.9), "lpips": (0.2, 0.1)}
+    metrics = (
+        Metric("psnr", "PSNR", ".2f", thresholds=(20.0, 25.0, 30.0)),
+        *ImageSignal.metrics[1:],
+    )
 
     def __init__(self, image: np.ndarray, factor: int = 2, name: str = "image") -> None:
         if factor < 2:
@@ -61,10 +65,8 @@ class SuperResSignal(ImageSignal):
             f"scored against the {w}x{h} original"
         ]
 
-    def save_reconstruction(self, prediction: torch.Tensor, folder: Path) -> list[Path]:
-        path = Path(folder) / "reconstruction.png"
-        save_png(self.as_image(prediction, self.high.shape), path)
-        return [path]
+    def reconstruction(self, prediction: torch.Tensor) -> np.ndarray:
+        return self.as_image(prediction, self.high.shape)
 
     def describe(self) -> dict[str, Any]:
         h, w = self.high.shape[:2]

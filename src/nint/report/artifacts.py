@@ -1,0 +1,120 @@
+"""A run's reconstruction and selection, written and drawn per modality.
+
+Signals hand over arrays (``Signal.reconstruction``: an image, audio samples, a surface) and
+index tensors (a sampler's ``parts``); this module turns them into files. Each modality has one
+writer, looked up by ``Signal.modality``; a new modality adds its writer here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+
+from ..errors import NintError
+from ..metrics.missing import Missing
+from ..signals import AudioSignal, ImageSignal, SdfSignal, Signal
+from ..signals.image import save_png
+from .mesh_figure import plot_mesh_comparison, plot_selected_points
+from .spectrogram import plot_audio_comparison, plot_selected_samples
+
+# Colours of the image selection picture, per part of a selection (RGB in [0, 1]).
+PART_COLOURS = {
+    "ntk": (0.90, 0.10, 0.10),
+    "error": (1.00, 0.75, 0.00),
+    "random": (0.15, 0.45, 1.00),
+    "all": (0.20, 0.80, 0.20),
+    "edges": (0.85, 0.20, 0.85),
+    "edge-guided": (0.85, 0.20, 0.85),
+    "mined": (1.00, 0.50, 0.10),
+}
+
+Parts = dict[str, torch.Tensor]
+
+
+def write_artifacts(
+    signal: Signal, prediction: torch.Tensor, parts: Parts, folder: Path
+) -> list[Path]:
+    """Write the reconstruction of ``prediction`` and, when ``parts`` holds a selection, its
+    picture into ``folder``; returns the files written."""
+    writer = WRITERS.get(signal.modality)
+    if writer is None:
+        raise NintError(f"no run-folder writer for {signal.modality!r} signals")
+    return writer(signal, prediction, parts, Path(folder))
+
+
+def image_artifacts(
+    signal: ImageSignal, prediction: torch.Tensor, parts: Parts, folder: Path
+) -> list[Path]:
+    """reconstruction.png and selection.png: the dimmed grey training image with the chosen
+    pixels painted by part (small images enlarged, nearest neighbour, so pixels stay visible)."""
+    files = [folder / "reconstruction.png"]
+    save_png(signal.reconstruction(prediction), files[0])
+    if parts:
+        grey = signal.image.mean(axis=2, keepdims=True)
+        canvas = np.repeat(0.15 + 0.35 * grey, 3, axis=2).reshape(-1, 3)
+        for part, indices in parts.items():
+            canvas[indices.cpu().numpy()] = PART_COLOURS.get(part, (1.0, 1.0, 1.0))
+        canvas = canvas.reshape(signal.height, signal.width, 3)
+        factor = max(1, 256 // max(signal.height, signal.width))
+        files.append(folder / "selection.png")
+        save_png(canvas.repeat(factor, axis=0).repeat(factor, axis=1), files[-1])
+    return files
+
+
+def audio_artifacts(
+    signal: AudioSignal, prediction: torch.Tensor, parts: Parts, folder: Path
+) -> list[Path]:
+    """reconstruction.wav (float32, original rate; may exceed [-1, 1] where the fit
+    overshoots), spectrogram.png (mel spectrogram and waveform, truth beside the fit) and
+    selection.png (the waveform with the chosen samples marked by part)."""
+    audio = signal.reconstruction(prediction)
+    wav = folder / "reconstruction.wav"
+    sf.write(wav, audio.astype(np.float32), signal.rate, subtype="FLOAT")
+    panels = {"ground truth": signal.samples, "reconstruction": audio}
+    files = [
+        wav,
+        plot_audio_comparison(panels, signal.rate, folder / "spectrogram.png", signal.name),
+    ]
+    if parts:
+        marks = {part: idx.cpu().numpy() for part, idx in parts.items()}
+        files.append(
+            plot_selected_samples(
+                signal.samples, signal.rate, marks, folder / "selection.png", start=signal.start
+            )
+        )
+    return files
+
+
+def mesh_artifacts(
+    signal: SdfSignal, prediction: torch.Tensor, parts: Parts, folder: Path
+) -> list[Path]:
+    """reconstruction.ply (marching cubes at level 0, in the input file's units; absent when
+    the field has no zero crossing), reconstruction.png (truth and fit from one viewpoint) and
+    selection.png (the last training set's chosen points in 3D, by part)."""
+    import trimesh
+
+    surface = signal.reconstruction(prediction)
+    files = []
+    if not isinstance(surface, Missing):
+        files.append(folder / "reconstruction.ply")
+        vertices = signal.to_file_units(surface[0])
+        trimesh.Trimesh(vertices, surface[1], process=False).export(files[-1])
+    meshes = {"ground truth": (signal.vertices, signal.faces), "reconstruction": surface}
+    files.append(plot_mesh_comparison(meshes, folder / "reconstruction.png", title=signal.name))
+    if parts:
+        coords = signal.coords.numpy()
+        marks = {part: coords[idx.cpu().numpy()] for part, idx in parts.items()}
+        files.append(plot_selected_points(marks, folder / "selection.png", title=signal.name))
+    return files
+
+
+#: modality -> the writer of its reconstruction and selection files
+WRITERS: dict[str, Callable[..., list[Path]]] = {
+    "image": image_artifacts,
+    "audio": audio_artifacts,
+    "sdf": mesh_artifacts,
+}

@@ -1,0 +1,213 @@
+"""A fit's settings: every option of ``fit`` in one object, checked once, recorded as config.json.
+
+``FitSettings(...)`` raises ``NintError`` for any value a user could get wrong (a zero budget, a
+negative learning rate, an unknown device) before anything is built. ``for_signal`` fills in what
+depends on the signal (its default evaluation checkpoints and first-layer frequency); ``config``
+is what the run folder records.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from .errors import NintError
+from .models import fast_inference_enabled
+
+if TYPE_CHECKING:
+    from .signals import Signal
+
+#: the evaluation cadence when neither the caller nor the signal names one
+DEFAULT_EVAL_EVERY = 10
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """Everything ``fit`` takes besides the signal, the strategy and its options.
+
+    Attributes:
+        iterations, seconds: the budget; training stops at whichever is reached first. Seconds
+            are training-clock seconds (selection + forward/backward + optimiser, no evaluation).
+        eval_every, eval_every_seconds, eval_at: evaluation cadence in iterations, in training
+            seconds, and/or at the listed iterations. With none of them, the signal's
+            ``default_eval_at`` (meshes: 500, 1k, 2k, 5k, 10k) or else every 10 iterations.
+            Iteration 0 (before training) and the last iteration are always evaluated. The
+            metrics at the ``eval_at`` iterations reached are also in ``summary["at_iterations"]``.
+        lr: Adam learning rate (1e-4, constant).
+        seed: seeds the default model's initialisation, the sampler's generator and (plus
+            ``DATA_SEED_OFFSET``) the draws of signals with fresh training points.
+        device: "cpu", "cuda", "cuda:N" or None/"auto" (CUDA when available).
+        width, depth, omega_0, first_omega_0: the default SIREN (depth x width); first_omega_0
+            None takes the signal's default (30 for images).
+        forward_chunk, train_chunk, ntk_chunk_size, eval_chunk: coordinates per chunk of the
+            no-grad residual pass, the training step (gradient accumulation), the NTK product and
+            evaluation; None: all at once; "auto": 8192 (NTK 4096) on a CPU, where it keeps
+            activations in cache and is up to 3x faster, all at once elsewhere. Chunking bounds
+            memory and never changes results beyond float summation order.
+        progress: show a progress bar (iteration, loss, last value of the primary metric).
+        stop_at: stop early at the first evaluation where every listed metric has reached its
+            value (e.g. ``{"psnr": 30}``), for time-to-threshold benchmarks.
+        distributed: shard the coordinates over the processes of a torch.distributed group
+            (``nint.distributed``): None (default) does so when launched by ``torchrun`` with
+            more than one process. Selections, the NTK product and the updates are the
+            one-process ones; only strategies declared ``shardable`` support it. Rank 0
+            evaluates and returns the full result; the other ranks return one with an empty
+            history and summary.
+        residual_every: m; 1 (default) is the exact path. m > 1 is an opt-in approximation that
+            CHANGES THE SELECTION (``nint.residuals``): the full residual pass runs at every m-th
+            selection that asks for it, and in between the selection reads the last one with
+            the rows trained on since patched from the training step's errors.
+        compile: opt-in ``torch.compile`` of the SIREN's training forward/backward and NTK
+            VJP/JVP (``nint.models.CompiledSiren``). Faster per iteration, but compiled float32
+            rounding differs from the plain path, so selections can differ (docs/speed.md).
+            The residual pass stays eager. Compilation runs on the fit's shapes before the
+            training clock starts; its seconds are ``summary["compile_seconds"]``.
+    """
+
+    iterations: int | None = None
+    seconds: float | None = None
+    eval_every: int | None = None
+    eval_every_seconds: float | None = None
+    eval_at: tuple[int, ...] | None = None
+    lr: float = 1e-4
+    seed: int = 0
+    device: str | torch.device | None = None
+    width: int = 256
+    depth: int = 5
+    omega_0: float = 30.0
+    first_omega_0: float | None = None
+    forward_chunk: int | None | str = "auto"
+    train_chunk: int | None | str = "auto"
+    ntk_chunk_size: int | None | str = "auto"
+    eval_chunk: int | None | str = "auto"
+    progress: bool = False
+    stop_at: dict[str, float] | None = None
+    distributed: bool | None = None
+    residual_every: int = 1
+    compile: bool = False
+
+    def __post_init__(self) -> None:
+        check_budget(self.iterations, self.seconds)
+        if self.eval_every is not None and self.eval_every < 1:
+            raise NintError(
+                f"evaluation cadence must be at least 1 iteration, got {self.eval_every}"
+            )
+        if self.eval_every_seconds is not None and not self.eval_every_seconds > 0:
+            raise NintError(
+                f"evaluation cadence must be positive seconds, got {self.eval_every_seconds}"
+            )
+        object.__setattr__(self, "eval_at", check_eval_at(self.eval_at))
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise NintError(f"the learning rate must be a positive finite number, got {self.lr}")
+        for key in ("forward_chunk", "train_chunk", "ntk_chunk_size", "eval_chunk"):
+            check_chunk(key, getattr(self, key))
+
+    @classmethod
+    def split(cls, options: dict[str, Any]) -> tuple[FitSettings, dict[str, Any]]:
+        """``options`` as (settings, the rest): the rest are the strategy's own options."""
+        names = {f.name for f in fields(cls)}
+        settings = cls(**{k: v for k, v in options.items() if k in names})
+        return settings, {k: v for k, v in options.items() if k not in names}
+
+    def for_signal(self, signal: Signal) -> FitSettings:
+        """These settings with the signal's defaults filled in (evaluation cadence, omega_0)."""
+        changes: dict[str, Any] = {}
+        if self.eval_every is None and self.eval_every_seconds is None and self.eval_at is None:
+            if signal.default_eval_at:
+                changes["eval_at"] = tuple(signal.default_eval_at)
+            else:
+                changes["eval_every"] = DEFAULT_EVAL_EVERY
+        if self.first_omega_0 is None:
+            changes["first_omega_0"] = signal.default_first_omega_0
+        return replace(self, **changes)
+
+    def chunks(self, device: torch.device) -> dict[str, int | None]:
+        """The four chunk sizes with "auto" resolved for ``device``."""
+        return resolve_chunks(
+            device,
+            forward_chunk=self.forward_chunk,
+            train_chunk=self.train_chunk,
+            ntk_chunk_size=self.ntk_chunk_size,
+            eval_chunk=self.eval_chunk,
+        )
+
+    def config(self, device: torch.device, world_size: int, fresh_points: bool) -> dict[str, Any]:
+        """The settings part of a run's config.json (the signal, sampler and model are added by
+        ``fit``)."""
+        return {
+            "budget": {"iterations": self.iterations, "seconds": self.seconds},
+            "eval_every": self.eval_every,
+            "eval_every_seconds": self.eval_every_seconds,
+            "eval_at": list(self.eval_at) if self.eval_at else None,
+            "fresh_points": fresh_points,
+            "lr": self.lr,
+            "optimizer": "Adam",
+            "seed": self.seed,
+            "device": str(device),
+            **self.chunks(device),
+            "stop_at": self.stop_at,
+            "world_size": world_size,
+            "residual_every": self.residual_every,
+            "compile": self.compile,
+            "fast_inference": fast_inference_enabled(),
+        }
+
+
+def check_budget(iterations: int | None, seconds: float | None) -> None:
+    if iterations is None and seconds is None:
+        raise NintError("give a training budget: iterations and/or seconds")
+    if iterations is not None and iterations < 1:
+        raise NintError(f"the iteration budget must be at least 1, got {iterations}")
+    if seconds is not None and not (seconds > 0 and math.isfinite(seconds)):
+        raise NintError(f"the time budget must be positive finite seconds, got {seconds}")
+
+
+def check_eval_at(eval_at: Sequence[int] | None) -> tuple[int, ...] | None:
+    """Sorted distinct evaluation iterations; NintError unless each is an integer >= 1."""
+    if eval_at is None:
+        return None
+    steps = set()
+    for value in eval_at:
+        if isinstance(value, bool) or int(value) != value or value < 1:
+            raise NintError(f"evaluation iterations must be integers >= 1, got {value!r}")
+        steps.add(int(value))
+    if not steps:
+        raise NintError("eval_at lists no iterations")
+    return tuple(sorted(steps))
+
+
+def check_chunk(key: str, value: int | None | str) -> None:
+    if value in (None, "auto") or (
+        isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    ):
+        return
+    raise NintError(f"{key} must be a positive integer, None or 'auto', got {value!r}")
+
+
+def resolve_chunks(device: torch.device, **chunks: int | None | str) -> dict[str, int | None]:
+    """Replace "auto" chunk sizes: cache-sized on a CPU (8192, NTK 4096), one pass elsewhere."""
+    resolved: dict[str, int | None] = {}
+    for key, value in chunks.items():
+        check_chunk(key, value)
+        if value == "auto":
+            cpu_size = 4096 if key == "ntk_chunk_size" else 8192
+            resolved[key] = cpu_size if device.type == "cpu" else None
+        else:
+            resolved[key] = value  # type: ignore[assignment]
+    return resolved
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise NintError(f"unknown device {device!r}; use cpu, cuda, cuda:N or auto") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise NintError("--device cuda was asked for, but this PyTorch build sees no CUDA device")
+    return dev
