@@ -123,3 +123,18 @@ def test_bad_settings(signal, kwargs, match):
     strategy = kwargs.pop("strategy", "nint")
     with pytest.raises(NintError, match=match):
         fit(signal, strategy, **kwargs)
+
+
+def test_a_diverging_fit_stops_with_one_line_and_no_folder(tmp_path, capsys):
+    from PIL import Image
+
+    from nint.cli import main
+
+    path = tmp_path / "p.png"
+    Image.fromarray((synthetic_image(16, 16) * 255).astype("uint8")).save(path)
+    out = tmp_path / "run"
+    argv = ["fit", str(path), "--strategy", "uniform", "--lr", "1e6", "--iterations", "50"]
+    assert main([*argv, "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "diverged" in err[0] and "at iteration" in err[0]
+    assert list(tmp_path.iterdir()) == [path]
