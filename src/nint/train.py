@@ -197,6 +197,9 @@ def fit(
     if settings is None:
         settings, sampler_options = FitSettings.split(options)
     else:
+        both = sorted(set(options) & set(FitSettings.__dataclass_fields__))
+        if both:
+            raise NintError(f"give {', '.join(both)} in settings or as options, not both")
         sampler_options = options
     run = _prepare(signal, strategy, model, settings.for_signal(signal), sampler_options)
     step, loss = _loop(run)
