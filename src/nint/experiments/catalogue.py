@@ -50,7 +50,6 @@ AUDIO = Experiment(
     ),
     unit="seconds",
     layout="checkpoints",
-    figure="audio",
     presets={
         "paper": Preset(checkpoints=(3, 10, 15)),
         "cpu": Preset(
@@ -85,7 +84,6 @@ SDF = Experiment(
     ),
     unit="iterations",
     layout="checkpoints",
-    figure="shapes",
     presets={
         "paper": Preset(checkpoints=(500, 1000, 2000, 5000, 10000)),
         "cpu": Preset(
@@ -122,7 +120,6 @@ ABLATION = Experiment(
     metrics=IMAGE_METRICS,
     unit="iterations",
     layout="thresholds",
-    figure="images",
     thresholds=(
         Threshold("psnr", 30, "PSNR 30"),
         Threshold("psnr", 35, "PSNR 35"),
@@ -165,7 +162,6 @@ LARGE = Experiment(
     metrics=IMAGE_METRICS,
     unit="iterations",
     layout="checkpoints",
-    figure="images",
     thresholds=(Threshold("psnr", 30, "s to PSNR 30"),),
     presets={
         "paper": Preset(
@@ -202,7 +198,6 @@ SUPERRES = Experiment(
     metrics=IMAGE_METRICS,
     unit="iterations",
     layout="checkpoints",
-    figure="images",
     thresholds=(Threshold("psnr", 20, "s to PSNR 20"),),
     signal_kind="superres",
     presets={
@@ -240,7 +235,6 @@ IMAGE = Experiment(
     metrics=IMAGE_METRICS,
     unit="seconds",
     layout="checkpoints",
-    figure="images",
     presets={
         "paper": Preset(checkpoints=(60,)),
         "cpu": Preset(

@@ -21,16 +21,14 @@ import soundfile as sf  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from ..report.spectrogram import plot_audio_comparison  # noqa: E402
+from ..signals import modality_of  # noqa: E402
 from .runner import RunSpec, get_preset, load_run_signal  # noqa: E402
 
 
 def draw(specs: list[RunSpec], path: Path) -> Path:
-    """The experiment's figure for finished runs ``specs``, saved as ``path`` (PNG)."""
-    if specs[0].experiment.figure == "audio":
-        return audio_figure(specs, path)
-    if specs[0].experiment.figure == "shapes":
-        return shape_figure(specs, path)
-    return image_figure(specs, path)
+    """The experiment's figure for finished runs ``specs``, saved as ``path`` (PNG): the
+    figure of the modality its data files are (``FIGURES``)."""
+    return FIGURES[modality_of(specs[0].signal)](specs, path)
 
 
 def _label(spec: RunSpec) -> str:
@@ -109,3 +107,7 @@ def shape_figure(specs: list[RunSpec], path: Path) -> Path:
         else:
             meshes[_label(spec)] = Missing("the field never crossed zero")
     return plot_mesh_comparison(meshes, Path(path), title=Path(first).stem)
+
+
+#: modality -> the figure of an experiment over signals of that modality
+FIGURES = {"audio": audio_figure, "image": image_figure, "sdf": shape_figure}

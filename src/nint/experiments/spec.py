@@ -111,7 +111,6 @@ class Experiment:
             each threshold, Table 8).
         thresholds: the targets of a "thresholds" table, or extra time-to-target columns of a
             "checkpoints" table (Tables 9 and 10).
-        figure: "audio", "images" or "shapes".
         presets: "paper" and "cpu".
         signal_kind: how a data file becomes a signal ("plain" or "superres").
         fit: extra ``nint.fit`` keyword arguments shared by every run.
@@ -125,7 +124,6 @@ class Experiment:
     metrics: tuple[Metric, ...]
     unit: str
     layout: str
-    figure: str
     presets: dict[str, Preset]
     thresholds: tuple[Threshold, ...] = ()
     signal_kind: str = "plain"
