@@ -349,7 +349,7 @@ def part_audio(part: Part) -> str:
 
     from nint import fit, load_audio
     from nint.report import markdown_table
-    from nint.samplers import DISPLAY_NAMES
+    from nint.samplers import display_name
 
     plan = part.plan
     device = torch.device(plan.device)
@@ -365,7 +365,7 @@ def part_audio(part: Part) -> str:
     missing: dict[str, set[str]] = {}
     cut = 0
     for n, name in enumerate(plan.audio_strategies):
-        label = DISPLAY_NAMES.get(name, name)
+        label = display_name(name)
         # wall seconds per training second: evaluations (STOI/PESQ on the CPU) and set-up
         seconds = fit_cap(part, len(plan.audio_strategies) - n, plan.audio_budgets[-1], 1.4)
         if seconds < plan.audio_budgets[0]:
