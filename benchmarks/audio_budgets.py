@@ -13,11 +13,9 @@ budget is the first evaluation at or past it (at most one iteration later).
 from __future__ import annotations
 
 import argparse
-import shutil
 from pathlib import Path
 
-from nint import fit
-from nint.report import environment, markdown_table, one_line
+from nint.compare import Entry, compare
 from nint.samplers import display_name
 from nint.signals import load_audio
 
@@ -50,8 +48,6 @@ def main() -> None:
     )
     ap.add_argument("--out", type=Path, default=Path("runs/bench-audio"), help="run folders")
     args = ap.parse_args()
-    if args.out.exists():
-        shutil.rmtree(args.out)
 
     signal = load_audio(args.clip, duration=args.duration)
     budgets = [b * args.scale for b in SEED_BUDGETS]
@@ -60,25 +56,28 @@ def main() -> None:
         runs += [(name, "step", 1) for name in ("uniform", "int", "nint")]
     if args.residual_every:
         runs += [(name, "constant", args.residual_every) for name in ("int", "nint")]
-    rows = []
+    entries = []
     for name, scheduler, every in runs:
         label = display_name(name) + (" (step)" if scheduler == "step" else "")
         label += f" (residual every {every})" if every > 1 else ""
-        print(f"{label} ...", flush=True)
-        extra = {} if name == "standard" else {"scheduler": scheduler}
+        options: dict[str, object] = {} if name == "standard" else {"scheduler": scheduler}
         if every > 1:
-            extra["residual_every"] = every
-        result = fit(
-            signal,
-            name,
-            seconds=budgets[-1],
-            eval_every_seconds=args.eval_every_seconds,
-            progress=True,
-            **extra,
-        )
+            options["residual_every"] = every
         folder = label.replace(" (step)", "-step").replace(".", "").lower()
-        result.save(args.out / folder.replace(" (residual every ", "-every").replace(")", ""))
-        row: list[object] = [label]
+        folder = folder.replace(" (residual every ", "-every").replace(")", "")
+        entries.append(Entry(name, options, label=label, folder=folder))
+    comparison = compare(
+        signal,
+        entries,
+        args.out,
+        seconds=budgets[-1],
+        eval_every_seconds=args.eval_every_seconds,
+        progress=True,
+    )
+
+    rows = []
+    for entry, result in comparison:
+        row: list[object] = [entry.label]
         for budget in budgets:
             values = at_budget(result.history, budget)
             # a missing metric stays None (printed as a dash), never 0
@@ -90,19 +89,16 @@ def main() -> None:
     header = ["Strategy"] + [
         f"{label} @ {budget:g} s" for budget in budgets for _, label, _ in METRICS
     ]
-    table = markdown_table(header, rows)
-    print()
-    print(table)
-    print(
-        f"\n{args.clip.name}, first {args.duration:g} s at {signal.rate} Hz; SIREN 5x256, time in "
+    caption = (
+        f"{args.clip.name}, first {args.duration:g} s at {signal.rate} Hz; SIREN 5x256, time in "
         f"[-{signal.coord_range:g}, {signal.coord_range:g}], first omega_0 30, Adam 1e-4, "
         f"B = 20 %; budgets = seed's 3/10/15 s x {args.scale:g} of training clock; evaluation "
         f"every {args.eval_every_seconds:g} s off the clock; (step) = INT's step scheduler; "
         f"(residual every M) = the approximate opt-in residual_every=M (selection changed); "
         f"— = metric missing (see the run's summary.json)."
     )
-    print(one_line(environment()))
-    (args.out / "table.md").write_text(table + "\n")
+    # no figures: what this benchmark reports is the table at the three budgets
+    comparison.write(header, rows, caption, figures=False)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from nint import fit
-from nint.report import environment, markdown_table, one_line
+from nint import FitResult
+from nint.compare import Entry, compare, publish
 from nint.signals import load_audio
 
 CLIP = (
@@ -31,32 +31,33 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=30.0, help="training seconds per fit")
     ap.add_argument("--strategies", default="standard,nint")
     args = ap.parse_args()
-    rows = []
+    rows: list[list[object]] = []
+
+    def add_row(entry: Entry, r: FitResult) -> None:
+        coord_range, f = r.signal.coord_range, r.summary["final"]
+        rows.append(
+            [
+                f"[-{coord_range:g}, {coord_range:g}]",
+                f"{entry.options['first_omega_0']:g}",
+                entry.strategy,
+                f["si_snr"],
+                f["stoi"],
+                f["pesq"],
+                r.summary["iterations"],
+            ]
+        )
+        print(rows[-1], flush=True)  # each row as it comes: the whole run takes minutes
+
     for coord_range, omega in CHOICES:
         signal = load_audio(args.clip, duration=args.duration, coord_range=coord_range)
-        for strategy in args.strategies.split(","):
-            r = fit(signal, strategy, seconds=args.seconds, eval_every=50, first_omega_0=omega)
-            f = r.summary["final"]
-            rows.append(
-                [
-                    f"[-{coord_range:g}, {coord_range:g}]",
-                    f"{omega:g}",
-                    strategy,
-                    f["si_snr"],
-                    f["stoi"],
-                    f["pesq"],
-                    r.summary["iterations"],
-                ]
-            )
-            print(rows[-1], flush=True)
-    print()
-    print(
-        markdown_table(
-            ["coords", "first omega_0", "strategy", "SI-SNR", "STOI", "PESQ", "iterations"], rows
-        )
+        entries = [Entry(name, {"first_omega_0": omega}) for name in args.strategies.split(",")]
+        comparison = compare(signal, entries, seconds=args.seconds, eval_every=50, after=add_row)
+    publish(
+        ["coords", "first omega_0", "strategy", "SI-SNR", "STOI", "PESQ", "iterations"],
+        rows,
+        f"{args.clip.name}, first {args.duration:g} s, {args.seconds:g} training seconds each.",
+        device=comparison.device,
     )
-    print(f"\n{args.clip.name}, first {args.duration:g} s, {args.seconds:g} training seconds each.")
-    print(one_line(environment()))
 
 
 if __name__ == "__main__":

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import torch
 
-from nint import fit, load_image
+from nint import load_image
+from nint.compare import Entry, compare
 from nint.models import fast_inference
-from nint.report import environment, markdown_table, one_line
 from nint.samplers import display_name, make_sampler
 
 DEFAULT_IMAGE = Path(__file__).resolve().parents[2] / "shared/data/images/kodak/kodim05.png"
@@ -43,7 +43,7 @@ def recording(strategy: str, n_points: int, seed: int):
     return sampler
 
 
-def compare(a: list[torch.Tensor], b: list[torch.Tensor]) -> dict[str, object]:
+def compare_logs(a: list[torch.Tensor], b: list[torch.Tensor]) -> dict[str, object]:
     """Per-iteration agreement of two selection logs of the same length."""
     same_order = sum(torch.equal(x, y) for x, y in zip(a, b, strict=True))
     differ = [len(set(x.tolist()) ^ set(y.tolist())) // 2 for x, y in zip(a, b, strict=True)]
@@ -67,27 +67,27 @@ def main() -> None:
     args = ap.parse_args()
 
     signal = load_image(args.image, crop=args.crop)
+    modes = ("plain", "fast", "compiled")
+    entries = [
+        Entry(
+            recording(strategy, signal.n_points, args.seed),
+            {"compile": mode == "compiled"},
+            label=f"{strategy} {mode}",
+            within=fast_inference(mode != "plain"),
+        )
+        for strategy in args.strategies.split(",")
+        for mode in modes
+    ]
+    comparison = compare(
+        signal, entries, iterations=args.iterations, eval_every=args.iterations, seed=args.seed
+    )
     rows = []
+    n = args.iterations
     for strategy in args.strategies.split(","):
-        runs = {}
-        for mode in ("plain", "fast", "compiled"):
-            sampler = recording(strategy, signal.n_points, args.seed)
-            print(f"{strategy} {mode} ...", flush=True)
-            with fast_inference(mode != "plain"):
-                result = fit(
-                    signal,
-                    sampler,
-                    iterations=args.iterations,
-                    eval_every=args.iterations,
-                    seed=args.seed,
-                    compile=mode == "compiled",
-                )
-            runs[mode] = (sampler.log, result)
-        plain_log, plain = runs["plain"]
-        n = args.iterations
-        for mode in ("fast", "compiled"):
-            log, result = runs[mode]
-            c = compare(plain_log, log)
+        plain = comparison.results[f"{strategy} plain"]
+        for mode in modes[1:]:
+            result = comparison.results[f"{strategy} {mode}"]
+            c = compare_logs(plain.sampler.log, result.sampler.log)
             same_weights = all(
                 torch.equal(p, q)
                 for p, q in zip(plain.model.parameters(), result.model.parameters(), strict=True)
@@ -108,32 +108,26 @@ def main() -> None:
                     result.summary["compile_seconds"],
                 ]
             )
-            print("   ", rows[-1], flush=True)
-    table = markdown_table(
-        [
-            "strategy",
-            "vs plain",
-            "same order",
-            "same set",
-            "most indices differing",
-            "first differing it",
-            "same weights",
-            "PSNR plain",
-            "PSNR",
-            "train s plain",
-            "train s",
-            "compile s",
-        ],
-        rows,
-    )
-    print()
-    print(table)
-    print()
-    print(
+    header = [
+        "strategy",
+        "vs plain",
+        "same order",
+        "same set",
+        "most indices differing",
+        "first differing it",
+        "same weights",
+        "PSNR plain",
+        "PSNR",
+        "train s plain",
+        "train s",
+        "compile s",
+    ]
+    caption = (
         f"{args.image.name}, centre crop {args.crop} ({signal.n_points:,} coordinates), "
         f"{args.iterations} iterations, seed {args.seed}; SIREN 5x256, B = 20 %, NINT paper "
-        f"variant.\n{one_line(environment('cpu'))}"
+        "variant."
     )
+    comparison.write(header, rows, caption)
 
 
 if __name__ == "__main__":

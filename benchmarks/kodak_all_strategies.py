@@ -12,12 +12,11 @@ versions and date, and written with the PSNR-vs-time plot to --out.
 from __future__ import annotations
 
 import argparse
-import shutil
 from pathlib import Path
 
-from nint import fit, load_image
-from nint.report import environment, markdown_table, one_line, plot_comparison
-from nint.samplers import SAMPLERS, display_name
+from nint import load_image
+from nint.compare import compare
+from nint.samplers import SAMPLERS
 
 DEFAULT_IMAGE = Path(__file__).resolve().parents[2] / "shared/data/images/kodak/kodim05.png"
 
@@ -46,21 +45,15 @@ def main() -> None:
         ap.error("every --at iteration must be a multiple of --eval-every")
 
     signal = load_image(args.image, crop=args.crop)
-    if args.out.exists():
-        shutil.rmtree(args.out)
-    args.out.mkdir(parents=True)
-    results = {}
-    for name in args.strategies.split(","):
-        print(f"{display_name(name)} ...", flush=True)
-        results[name] = fit(
-            signal,
-            name,
-            seconds=args.seconds,
-            eval_every=args.eval_every,
-            device=args.device,
-            progress=True,
-        )
-        results[name].save(args.out / name)
+    comparison = compare(
+        signal,
+        args.strategies.split(","),
+        args.out,
+        seconds=args.seconds,
+        eval_every=args.eval_every,
+        device=args.device,
+        progress=True,
+    )
 
     metrics = ("psnr", "ssim", "lpips")
     header = ["Strategy"]
@@ -68,8 +61,8 @@ def main() -> None:
         header += [f"PSNR @{c}", f"SSIM @{c}"]
     header += ["iters", "PSNR end", "SSIM end", "LPIPS end", "s to 30 dB", "iters to 30 dB"]
     rows = []
-    for name, r in results.items():
-        row = [display_name(name)]
+    for entry, r in comparison:
+        row = [entry.label]
         for c in checkpoints:
             psnr, ssim = (at_iteration(r.history, c, m) for m in metrics[:2])
             row += [psnr, ssim and f"{ssim:.4f}"]
@@ -84,29 +77,16 @@ def main() -> None:
             hit and hit["iteration"],
         ]
         rows.append(row)
-    table = markdown_table(header, rows)
-    first = next(iter(results.values()))
-    missing = first.summary["missing"].get("lpips")
-    env = environment(first.config["device"])
+    missing = next(iter(comparison.results.values())).summary["missing"].get("lpips")
     caption = (
         f"{args.image.name}, centre crop {signal.width}x{signal.height}; SIREN 5x256, Adam 1e-4, "
         f"B = 20 %, default settings of every strategy; {args.seconds:g} s of training clock "
         f"each; evaluation every {args.eval_every} iterations off the clock (— = not reached "
-        f"within the budget)."
-        + (f"\nLPIPS missing: {missing}" if missing else "")
-        + f"\n{one_line(env)}"
+        f"within the budget)." + (f"\nLPIPS missing: {missing}" if missing else "")
     )
-    plot_comparison(
-        {display_name(n): r.history for n, r in results.items()},
-        args.out,
-        title=f"{args.image.name} {args.crop}",
-        thresholds=(30.0,),
+    comparison.write(
+        header, rows, caption, title=f"{args.image.name} {args.crop}", thresholds=(30.0,)
     )
-    (args.out / "table.md").write_text(table + "\n\n" + caption + "\n")
-    print()
-    print(table)
-    print()
-    print(caption)
 
 
 if __name__ == "__main__":

@@ -12,11 +12,10 @@ the PSNR-vs-time plot to --out.
 from __future__ import annotations
 
 import argparse
-import shutil
 from pathlib import Path
 
-from nint import fit, load_image
-from nint.report import environment, markdown_table, one_line, plot_comparison
+from nint import load_image
+from nint.compare import Entry, compare
 from nint.samplers import display_name
 
 DEFAULT_IMAGE = Path(__file__).resolve().parents[2] / "shared/data/images/kodak/kodim05.png"
@@ -63,44 +62,41 @@ def main() -> None:
     args = ap.parse_args()
 
     signal = load_image(args.image, crop=args.crop)
-    if args.out.exists():
-        shutil.rmtree(args.out)
-    args.out.mkdir(parents=True)
-    results = {}
+    entries = []
     for entry in args.strategies.split(","):
         name, variant, compiled = parse(entry)
-        extra = {"variant": variant} if variant else {}
+        options: dict[str, object] = {"variant": variant} if variant else {}
         if compiled:
-            extra["compile"] = True
-        print(f"{label(entry)} ...", flush=True)
-        results[entry] = fit(
-            signal,
-            name,
-            seconds=args.max_seconds,
-            eval_every=args.eval_every,
-            stop_at={"psnr": args.target},
-            device=args.device,
-            progress=True,
-            **extra,
-        )
-        results[entry].save(args.out / entry.replace(":", "-").replace("+", "-"))
+            options["compile"] = True
+        folder = entry.replace(":", "-").replace("+", "-")
+        entries.append(Entry(name, options, label=label(entry), folder=folder))
+    comparison = compare(
+        signal,
+        entries,
+        args.out,
+        seconds=args.max_seconds,
+        eval_every=args.eval_every,
+        stop_at={"psnr": args.target},
+        device=args.device,
+        progress=True,
+    )
 
     key = f"psnr>={args.target:g}"
-    base = results.get("standard")
-    base_compiled = results.get("standard+compile")
+    base = comparison.results.get(label("standard"))
+    base_compiled = comparison.results.get(label("standard+compile"))
     base_s = base and base.summary["reached"].get(key) and base.summary["reached"][key]["seconds"]
     rows = []
-    for name, r in results.items():
+    for entry, r in comparison:
         s = r.summary
         hit = s["reached"].get(key)
         parts = s["time_parts"]
         rows.append(
             [
-                label(name),
+                entry.label,
                 hit and hit["iteration"],
                 hit and hit["seconds"],
                 (hit and base_s) and hit["seconds"] / base_s,
-                ratio_to(hit, base_compiled, key) if "+compile" in name else None,
+                ratio_to(hit, base_compiled, key) if entry.options.get("compile") else None,
                 s["seconds_per_iteration"],
                 parts["residual"] / s["train_seconds"],
                 parts["ntk"] / s["train_seconds"],
@@ -120,26 +116,19 @@ def main() -> None:
         "last PSNR",
         "compile s (off clock)",
     ]
-    table = markdown_table(header, rows)
-    env = environment(results[next(iter(results))].config["device"])
     caption = (
         f"{args.image.name}, centre crop {signal.width}x{signal.height}; SIREN 5x256, Adam 1e-4, "
         f"B = 20 %, NINT = paper variant; evaluation every {args.eval_every} iterations "
         f"off the training clock; cap {args.max_seconds:g} s (— = target not reached); "
-        f"(compiled) = compile=True, compiled before the clock, numerics differ from eager.\n"
-        f"{one_line(env)}"
+        "(compiled) = compile=True, compiled before the clock, numerics differ from eager."
     )
-    plot_comparison(
-        {label(n): r.history for n, r in results.items()},
-        args.out,
+    comparison.write(
+        header,
+        rows,
+        caption,
         title=f"{args.image.name} {args.crop}",
         thresholds=(args.target,),
     )
-    (args.out / "table.md").write_text(table + "\n\n" + caption + "\n")
-    print()
-    print(table)
-    print()
-    print(caption)
 
 
 if __name__ == "__main__":

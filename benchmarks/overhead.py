@@ -24,9 +24,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from nint import fit, load_image
+from nint import FitResult, load_image
+from nint.compare import Entry, compare, publish
 from nint.models import fast_inference
-from nint.report import environment, markdown_table, one_line
 from nint.samplers import display_name, make_sampler
 from nint.train import PARTS
 
@@ -72,50 +72,51 @@ def main() -> None:
     strategies = args.strategies.split(",")
     modes = args.modes.split(",")
 
-    rows = []
+    rows: list[list[object]] = []
+    per_iter: dict[tuple[int, str, str], float] = {}  # total s/it by (N, strategy, mode)
+
+    def add_row(entry: Entry, result: FitResult) -> None:
+        n, strategy, mode = entry.label.split()  # the label is the progress line "N name mode"
+        s, scorings = result.summary, result.sampler.scorings
+        iters = s["iterations"]
+        parts = {p: s["time_parts"][p] / iters for p in PARTS}
+        total = per_iter[int(n), strategy, mode] = s["train_seconds"] / iters
+        base = per_iter.get((int(n), "standard", mode))
+        plain = per_iter.get((int(n), strategy, "plain"))
+        ntk_per_scoring = s["time_parts"]["ntk"] / scorings if scorings else None
+        rows.append(
+            [
+                f"{int(n):,}",
+                display_name(strategy),
+                mode,
+                *(f"{parts[p]:.3f}" for p in PARTS),
+                f"{total:.3f}",
+                total / base if base else None,
+                plain / total if mode != "plain" and plain is not None else None,
+                ntk_per_scoring and f"{ntk_per_scoring:.2f} ({scorings}x)",
+                s["compile_seconds"],
+                f"{s['final']['psnr']:.4f}",
+            ]
+        )
+        print("   ", rows[-1], flush=True)
+        if s.get("compile_eager_calls"):
+            print("    eager (not warmed-up) calls:", s["compile_eager_calls"], flush=True)
+
     for crop, iters in zip(crops, iterations, strict=True):
         signal = load_image(args.image, crop=crop)
-        per_iter: dict[tuple[str, str], float] = {}
-        for strategy in strategies:
-            for mode in modes:
-                sampler = counting(strategy, signal.n_points, args.seed)
-                print(f"{signal.n_points} {strategy} {mode} ...", flush=True)
-                with fast_inference(MODES[mode]["fast"]):
-                    result = fit(
-                        signal,
-                        sampler,
-                        iterations=iters,
-                        eval_every=iters,
-                        seed=args.seed,
-                        compile=MODES[mode]["compile"],
-                    )
-                s = result.summary
-                parts = {p: s["time_parts"][p] / iters for p in PARTS}
-                total = s["train_seconds"] / iters
-                per_iter[strategy, mode] = total
-                base = per_iter.get(("standard", mode))
-                ntk_per_scoring = (
-                    s["time_parts"]["ntk"] / sampler.scorings if sampler.scorings else None
-                )
-                rows.append(
-                    [
-                        f"{signal.n_points:,}",
-                        display_name(strategy),
-                        mode,
-                        *(f"{parts[p]:.3f}" for p in PARTS),
-                        f"{total:.3f}",
-                        total / base if base else None,
-                        per_iter[strategy, "plain"] / total
-                        if mode != "plain" and (strategy, "plain") in per_iter
-                        else None,
-                        ntk_per_scoring and f"{ntk_per_scoring:.2f} ({sampler.scorings}x)",
-                        s["compile_seconds"],
-                        f"{s['final']['psnr']:.4f}",
-                    ]
-                )
-                print("   ", rows[-1], flush=True)
-                if s.get("compile_eager_calls"):
-                    print("    eager (not warmed-up) calls:", s["compile_eager_calls"], flush=True)
+        entries = [
+            Entry(
+                counting(strategy, signal.n_points, args.seed),
+                {"compile": MODES[mode]["compile"]},
+                label=f"{signal.n_points} {strategy} {mode}",
+                within=fast_inference(MODES[mode]["fast"]),
+            )
+            for strategy in strategies
+            for mode in modes
+        ]
+        comparison = compare(
+            signal, entries, iterations=iters, eval_every=iters, seed=args.seed, after=add_row
+        )
     header = [
         "N",
         "strategy",
@@ -128,20 +129,15 @@ def main() -> None:
         "compile s",
         "PSNR",
     ]
-    table = markdown_table(header, rows)
     caption = (
         f"{args.image.name}, centre crops {args.crops}; iterations {args.iterations}; SIREN 5x256, "
         f"Adam 1e-4, B = 20 %, NINT paper variant, seed {args.seed}; chunks 8192 (NTK 4096). "
         f"Training-clock seconds per iteration by part (ntk amortised over the fit); compile "
-        f"seconds are off the clock.\n{one_line(environment('cpu'))}"
+        "seconds are off the clock."
     )
-    print()
-    print(table)
-    print()
-    print(caption)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(table + "\n\n" + caption + "\n")
+    publish(header, rows, caption, device=comparison.device, path=args.out)
 
 
 if __name__ == "__main__":

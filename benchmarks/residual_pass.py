@@ -21,9 +21,9 @@ import time
 
 import torch
 
+from nint.compare import publish
 from nint.models import Siren, fast_inference, predict
 from nint.models.compiled import compiled, siren_apply
-from nint.report import environment, markdown_table, one_line
 
 
 def compiled_pass(model: Siren, coords: torch.Tensor, chunk: int) -> torch.Tensor:
@@ -92,14 +92,11 @@ def main() -> None:
     header = ["threads", "N", "plain s", "fast s", "speed-up", "fast under inference_mode s"]
     if args.compiled:
         header += ["compiled s", "speed-up (compiled)"]
-    table = markdown_table([*header, "fast bitwise equal"], rows)
-    print()
-    print(table)
-    print()
-    print(
+    caption = (
         f"SIREN 5x256, 2-D inputs, 3 channels, chunk {args.chunk}; median of {args.repeats} "
-        f"alternating repeats.\n{one_line(environment('cpu'))}"
+        "alternating repeats."
     )
+    publish([*header, "fast bitwise equal"], rows, caption)
 
 
 if __name__ == "__main__":

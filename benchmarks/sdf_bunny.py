@@ -17,13 +17,10 @@ and each evaluation predicts the field on 128^3 points.
 from __future__ import annotations
 
 import argparse
-import shutil
 import time
 from pathlib import Path
 
-from nint import fit
-from nint.report import environment, markdown_table, one_line
-from nint.samplers import display_name
+from nint.compare import compare
 from nint.signals import load_mesh
 
 BUNNY = Path(__file__).resolve().parents[2] / "shared/data/meshes/stanford/bunny/bun_zipper.ply"
@@ -66,25 +63,19 @@ def main() -> None:
         chamfer_points=args.chamfer_points,
     )
     load_seconds = time.perf_counter() - start
-    if args.out.exists():
-        shutil.rmtree(args.out)
-    args.out.mkdir(parents=True)
-    results = {}
-    for name in args.strategies.split(","):
-        print(f"{display_name(name)} ...", flush=True)
-        results[name] = fit(
-            signal,
-            name,
-            iterations=max(args.iterations),
-            eval_at=args.iterations,
-            seed=args.seed,
-            device=args.device,
-            progress=True,
-        )
-        results[name].save(args.out / name)
+    comparison = compare(
+        signal,
+        args.strategies.split(","),
+        args.out,
+        iterations=max(args.iterations),
+        eval_at=args.iterations,
+        seed=args.seed,
+        device=args.device,
+        progress=True,
+    )
 
     rows = []
-    for name, r in results.items():
+    for entry, r in comparison:
         s = r.summary
         data_share = s["time_parts"]["data"] / s["train_seconds"]
         for step in args.iterations:
@@ -92,7 +83,7 @@ def main() -> None:
             chamfer = row.get("chamfer")
             rows.append(
                 [
-                    display_name(name),
+                    entry.label,
                     step,
                     f"{row['iou']:.4f}",
                     "—" if chamfer is None else f"{chamfer:.3e}",
@@ -101,8 +92,6 @@ def main() -> None:
                 ]
             )
     header = ["Strategy", "iterations", "IoU", "Chamfer", "train s", "data share"]
-    table = markdown_table(header, rows)
-    env = environment(results[next(iter(results))].config["device"])
     d = signal.describe()
     caption = (
         f"{args.mesh.name} ({d['faces']} faces), SIREN 5x256, Adam 1e-4, B = 40 % of "
@@ -111,14 +100,10 @@ def main() -> None:
         f"off the clock; mesh loaded in {load_seconds:.1f} s). IoU on a {d['grid_resolution']}^3 "
         f"grid; Chamfer = bidirectional mean of squared distances, {d['chamfer_points']} points "
         "per surface, shape scaled to a longest side of 0.9. Data share = drawing training sets, "
-        "as a share of the training clock.\n"
-        f"{one_line(env)}"
+        "as a share of the training clock."
     )
-    (args.out / "table.md").write_text(table + "\n\n" + caption + "\n")
-    print()
-    print(table)
-    print()
-    print(caption)
+    # no figures: the fits are evaluated at the few checkpoints only
+    comparison.write(header, rows, caption, figures=False)
 
 
 if __name__ == "__main__":

@@ -7,18 +7,17 @@ training-clock seconds; the table and the PSNR-vs-time plot land in the output f
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 from skimage import data as skdata
 
+from .compare import compare
 from .errors import NintError
-from .report import environment, markdown_table, one_line, plot_comparison
 from .report.run_folder import check_out
-from .samplers import SAMPLERS, check_strategy, display_name
+from .result import FitResult
+from .samplers import SAMPLERS, check_strategy
 from .signals.image import ImageSignal, resize_to
-from .train import fit
 
 # Samples that ship inside the scikit-image wheel (the others are downloaded on first use).
 BUNDLED = ("astronaut", "camera", "coffee", "chelsea", "rocket")
@@ -34,34 +33,32 @@ def bundled_image(name: str, size: int) -> ImageSignal:
     return ImageSignal(resize_to(array, size), name=name)
 
 
-def results_table(results: dict) -> str:
-    header = [
-        "Strategy",
-        "PSNR",
-        "SSIM",
-        "iterations",
-        "train s",
-        "s to 25 dB",
-        "s to 30 dB",
-        "iters to 30 dB",
+HEADER = (
+    "Strategy",
+    "PSNR",
+    "SSIM",
+    "iterations",
+    "train s",
+    "s to 25 dB",
+    "s to 30 dB",
+    "iters to 30 dB",
+)
+
+
+def result_row(label: str, result: FitResult) -> list[object]:
+    """One row of the demo's table (``HEADER``); a threshold not reached shows as a dash."""
+    s = result.summary
+    reach = s["reached"]
+    return [
+        label,
+        s["final"]["psnr"],
+        f"{s['final']['ssim']:.4f}",
+        s["iterations"],
+        s["train_seconds"],
+        reach["psnr>=25"] and reach["psnr>=25"]["seconds"],
+        reach["psnr>=30"] and reach["psnr>=30"]["seconds"],
+        reach["psnr>=30"] and reach["psnr>=30"]["iteration"],
     ]
-    rows = []
-    for name, result in results.items():
-        s = result.summary
-        reach = s["reached"]
-        rows.append(
-            [
-                display_name(name),
-                s["final"]["psnr"],
-                f"{s['final']['ssim']:.4f}",
-                s["iterations"],
-                s["train_seconds"],
-                reach["psnr>=25"] and reach["psnr>=25"]["seconds"],
-                reach["psnr>=30"] and reach["psnr>=30"]["seconds"],
-                reach["psnr>=30"] and reach["psnr>=30"]["iteration"],
-            ]
-        )
-    return markdown_table(header, rows)
 
 
 def run_demo(
@@ -73,9 +70,9 @@ def run_demo(
     device: str = "auto",
     progress: bool = True,
     strategies: tuple[str, ...] | None = None,
-) -> dict:
+) -> dict[str, FitResult]:
     """Fit the bundled photo with each strategy (default: every registered one); write runs,
-    table and plots to ``out``."""
+    table and plots to ``out``. Returns the results by strategy name, in that order."""
     if strategies is None:
         strategies = tuple(SAMPLERS)
     if not seconds > 0:
@@ -86,36 +83,30 @@ def run_demo(
         check_strategy(name)
     check_out(out, overwrite)
     signal = bundled_image(image, size)
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
     print(f"nint demo: {image} at {signal.width}x{signal.height}, {seconds:g} s of training each")
-    results = {}
-    for name in strategies:
-        print(f"  fitting with {display_name(name)} ...", flush=True)
-        results[name] = fit(
-            signal, name, seconds=seconds, eval_every=5, device=device, progress=progress
-        )
-        results[name].save(out / name)
-    table = results_table(results)
-    env = environment(next(iter(results.values())).config["device"])
+    comparison = compare(
+        signal,
+        strategies,
+        out,
+        announce="  fitting with {label} ...",
+        seconds=seconds,
+        eval_every=5,
+        device=device,
+        progress=progress,
+    )
     caption = (
         f"{image} {signal.width}x{signal.height}, {seconds:g} s training-clock budget per "
         f"strategy, SIREN 5x256, Adam 1e-4, B = 20 %. INT and NINT pay for a no-grad pass over "
         f"all pixels at every iteration (EVOS every 50-100; `residual` in each summary.json); "
         f"on a CPU that pass costs more than a 20 % training step, which is why the iteration "
-        f"counts tell a different story from the seconds.\n{one_line(env)}"
+        "counts tell a different story from the seconds."
     )
-    plot_comparison(
-        {display_name(n): r.history for n, r in results.items()},
-        out,
+    comparison.write(
+        HEADER,
+        [result_row(entry.label, result) for entry, result in comparison],
+        caption,
         title=f"{image} {signal.width}x{signal.height}",
         thresholds=(25.0, 30.0),
     )
-    (out / "table.md").write_text(table + "\n\n" + caption + "\n")
-    print()
-    print(table)
-    print()
-    print(caption)
     print(f"runs, table.md, psnr_vs_time.png and psnr_vs_iteration.png are in {out}/")
-    return results
+    return dict(zip(strategies, comparison.results.values(), strict=True))
