@@ -3,6 +3,7 @@
 import json
 import re
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from conftest import synthetic_image
@@ -103,3 +104,12 @@ def test_publish_writes_what_it_prints(tmp_path, capsys):
     text = publish(["N", "s"], [[1, 0.5]], "Caption.", path=path)
     assert path.read_text() == text and capsys.readouterr().out == "\n" + text
     assert text.startswith("| N |    s |\n| - | ---: |\n| 1 | 0.50 |\n\nCaption.\n")
+
+
+def test_compare_never_replaces_the_current_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "keep.txt").write_text("mine")
+    signal = ImageSignal(synthetic_image(8, 8))
+    with pytest.raises(NintError, match="holds the current folder"):
+        compare(signal, ["uniform"], Path("."), iterations=1, width=8, depth=2)
+    assert (tmp_path / "keep.txt").exists()

@@ -139,6 +139,9 @@ def compare(
             raise NintError(f"each entry needs its own {attribute}; {', '.join(twice)} repeats")
     if out is not None:
         if out.exists():
+            if Path.cwd().resolve().is_relative_to(out.resolve()):
+                # a typo such as --out . must never delete the folder the user stands in
+                raise NintError(f"refusing to replace {out}: it holds the current folder")
             shutil.rmtree(out)
         out.mkdir(parents=True)
     results: dict[str, FitResult] = {}
