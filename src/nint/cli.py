@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
+from .checks import NON_NEGATIVE, POSITIVE, RATIO, UNIT, Range, check_device, check_seed
 from .errors import NintError
 from .samplers import SAMPLERS, check_strategy, sampler_options
 from .schedules import INTERVALS, SCHEDULERS
@@ -23,12 +25,66 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"nint: error: {message} (see `{self.prog} --help`)\n")
 
 
+def _number(allowed: Range) -> Callable[[str], float]:
+    """An argparse type: a float that ``allowed`` admits. NaN and inf are refused here, at
+    parsing, since comparisons with NaN are False and would slip past later range checks."""
+
+    def number(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not allowed.admits(value):
+            raise argparse.ArgumentTypeError(f"expected {allowed.expected}, got {text}")
+        return value
+
+    return number
+
+
+def _checked(check: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse type from a check that raises NintError (its message becomes argparse's)."""
+
+    def parse(text: str) -> Any:
+        try:
+            return check(text)
+        except NintError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
+
+
+def _seed_value(text: str) -> int:
+    try:
+        seed = int(text)
+    except ValueError:
+        raise NintError(f"expected an integer seed, got {text!r}") from None
+    return check_seed(seed, "the seed")
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+_seed = _checked(_seed_value)
+_device = _checked(check_device)
+
+
 def _add_training_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("budget and evaluation")
     g.add_argument("--iterations", type=int, help="iteration budget (default 1000 if no --seconds)")
-    g.add_argument("--seconds", type=float, help="budget in seconds of the training clock")
+    g.add_argument(
+        "--seconds", type=_number(POSITIVE), help="budget in seconds of the training clock"
+    )
     g.add_argument("--eval-every", type=int, help="evaluate every N iterations (default 10)")
-    g.add_argument("--eval-every-seconds", type=float, help="evaluate every S training seconds")
+    g.add_argument(
+        "--eval-every-seconds", type=_number(POSITIVE), help="evaluate every S training seconds"
+    )
     g.add_argument(
         "--eval-at",
         type=_iterations,
@@ -38,15 +94,19 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model and optimiser")
     g.add_argument("--width", type=int, default=256, help="SIREN width (256)")
     g.add_argument("--depth", type=int, default=5, help="number of sine layers (5)")
-    g.add_argument("--omega0", type=float, default=30.0, help="hidden-layer omega_0 (30)")
+    g.add_argument(
+        "--omega0", type=_number(POSITIVE), default=30.0, help="hidden-layer omega_0 (30)"
+    )
     g.add_argument(
         "--first-omega0",
-        type=float,
+        type=_number(POSITIVE),
         help="first-layer omega_0 (default: the signal's, 30 for images)",
     )
-    g.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (1e-4)")
-    g.add_argument("--seed", type=int, default=0, help="seed of the model and sampler (0)")
-    g.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
+    g.add_argument("--lr", type=_number(POSITIVE), default=1e-4, help="Adam learning rate (1e-4)")
+    g.add_argument("--seed", type=_seed, default=0, help="seed of the model and sampler (0)")
+    g.add_argument(
+        "--device", type=_device, default="auto", help="cpu, cuda, cuda:N or auto (default)"
+    )
     g = p.add_argument_group(
         "memory and speed (chunking never changes results; 0 = all at once; "
         "default: 8192, NTK 4096, on a CPU, all at once on a GPU)"
@@ -95,15 +155,21 @@ def _chunk(text: str) -> int | None | str:
 
 def _add_sampler_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("sampling (every strategy)")
-    g.add_argument("--ratio", type=float, help="batch ratio B in (0, 1] (0.2; meshes 0.4)")
+    g.add_argument("--ratio", type=_number(RATIO), help="batch ratio B in (0, 1] (0.2; meshes 0.4)")
     g.add_argument("--scheduler", choices=SCHEDULERS, help="batch-ratio scheduler (constant)")
     g.add_argument("--interval", choices=INTERVALS, help="sampling interval (dense)")
     g.add_argument("--dense2-every", type=int, help="period of the dense2 interval (2)")
     g = p.add_argument_group("NINT (--strategy nint)")
-    g.add_argument("--xi", type=float, help="random share of the batch (0.7)")
-    g.add_argument("--alpha", type=float, help="NTK refresh period and decay length (10)")
-    g.add_argument("--lambda", dest="lam", type=float, help="NTK share decay rate (1.0)")
-    g.add_argument("--ntk-cutoff", type=float, help="stop NTK scoring below this share (1e-3)")
+    g.add_argument("--xi", type=_number(UNIT), help="random share of the batch (0.7)")
+    g.add_argument(
+        "--alpha", type=_number(POSITIVE), help="NTK refresh period and decay length (10)"
+    )
+    g.add_argument(
+        "--lambda", dest="lam", type=_number(NON_NEGATIVE), help="NTK share decay rate (1.0)"
+    )
+    g.add_argument(
+        "--ntk-cutoff", type=_number(UNIT), help="stop NTK scoring below this share (1e-3)"
+    )
     g.add_argument("--variant", choices=("paper", "official"), help="paper (default) or official")
     g.add_argument(
         "--error-norm", choices=("l1", "l2"), help="error norm over channels (int, nint)"
@@ -116,23 +182,41 @@ def _add_sampler_options(p: argparse.ArgumentParser) -> None:
         const=True,
         help="images: add the Laplacian crossover to the fitness (off, as in the seed)",
     )
-    g.add_argument("--crossover-weight", type=float, help="weight of the Laplacian term (1e5)")
-    g = p.add_argument_group("Soft Mining (--strategy soft, images)")
-    g.add_argument("--langevin-step", type=float, help="Langevin step a on grad log loss (20)")
-    g.add_argument("--langevin-noise", type=float, help="Langevin noise b (0.02)")
-    g.add_argument("--uniform-share", type=float, help="share re-drawn uniformly each step (0.1)")
-    g.add_argument("--redraw-share", type=float, help="lowest-loss share re-drawn from edges (0.1)")
-    g.add_argument("--correction-max", type=float, help="largest correction exponent (0.6)")
     g.add_argument(
-        "--correction-ramp", type=float, help="iterations to reach it: a_t = t / ramp (1000)"
+        "--crossover-weight", type=_number(NON_NEGATIVE), help="weight of the Laplacian term (1e5)"
+    )
+    g = p.add_argument_group("Soft Mining (--strategy soft, images)")
+    g.add_argument(
+        "--langevin-step", type=_number(NON_NEGATIVE), help="Langevin step a on grad log loss (20)"
+    )
+    g.add_argument("--langevin-noise", type=_number(NON_NEGATIVE), help="Langevin noise b (0.02)")
+    g.add_argument(
+        "--uniform-share", type=_number(UNIT), help="share re-drawn uniformly each step (0.1)"
+    )
+    g.add_argument(
+        "--redraw-share", type=_number(UNIT), help="lowest-loss share re-drawn from edges (0.1)"
+    )
+    g.add_argument(
+        "--correction-max", type=_number(NON_NEGATIVE), help="largest correction exponent (0.6)"
+    )
+    g.add_argument(
+        "--correction-ramp",
+        type=_number(POSITIVE),
+        help="iterations to reach it: a_t = t / ramp (1000)",
     )
     g = p.add_argument_group("Expansive Supervision and EGRA (images)")
     g.add_argument(
-        "--anchor-ratio", type=float, help="expansive: edge anchors' share (half the ratio)"
+        "--anchor-ratio",
+        type=_number(Range(0.0, 1.0, low_open=True, high_open=True)),
+        help="expansive: edge anchors' share (half the ratio)",
     )
-    g.add_argument("--edge-p", type=float, help="egra: weight of the edge density (0.0025)")
-    g.add_argument("--canny-low", type=float, help="egra: lower Canny threshold (30)")
-    g.add_argument("--canny-high", type=float, help="egra: upper Canny threshold (40)")
+    g.add_argument("--edge-p", type=_number(UNIT), help="egra: weight of the edge density (0.0025)")
+    g.add_argument(
+        "--canny-low", type=_number(NON_NEGATIVE), help="egra: lower Canny threshold (30)"
+    )
+    g.add_argument(
+        "--canny-high", type=_number(NON_NEGATIVE), help="egra: upper Canny threshold (40)"
+    )
 
 
 _SAMPLER_ARGS = (
@@ -324,10 +408,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--size", help="resize to N (longer side) or WxH, after --crop")
     g.add_argument("--crop", help="centre crop N x N or WxH, before --size")
     g = p.add_argument_group("audio")
-    g.add_argument("--start", type=float, help="segment start in seconds (0)")
-    g.add_argument("--duration", type=float, help="segment length in seconds (to the end)")
+    g.add_argument("--start", type=_number(NON_NEGATIVE), help="segment start in seconds (0)")
     g.add_argument(
-        "--coord-range", type=float, help="time coordinates span [-R, R] (100; first omega_0 30)"
+        "--duration", type=_number(POSITIVE), help="segment length in seconds (to the end)"
+    )
+    g.add_argument(
+        "--coord-range",
+        type=_number(POSITIVE),
+        help="time coordinates span [-R, R] (100; first omega_0 30)",
     )
     g = p.add_argument_group("meshes (signed distance fields)")
     g.add_argument(
@@ -348,7 +436,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="every strategy on a bundled photo, side by side")
     p.add_argument("--out", default="runs/demo", help="output folder (runs/demo)")
-    p.add_argument("--seconds", type=float, default=20.0, help="training seconds per strategy (20)")
+    p.add_argument(
+        "--seconds",
+        type=_number(POSITIVE),
+        default=20.0,
+        help="training seconds per strategy (20)",
+    )
     p.add_argument(
         "--strategies",
         default=",".join(SAMPLERS),
@@ -356,7 +449,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--size", type=int, default=128, help="image side in pixels (128)")
     p.add_argument("--image", default="astronaut", help="scikit-image sample (astronaut)")
-    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
+    p.add_argument(
+        "--device", type=_device, default="auto", help="cpu, cuda, cuda:N or auto (default)"
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_demo)
@@ -379,13 +474,17 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("paper", "cpu"),
         help="the seed's settings, or scaled for a 2-core CPU (default: paper with CUDA, else cpu)",
     )
-    p.add_argument("--limit", type=int, help="fit only the first N signals of the data set")
+    p.add_argument(
+        "--limit", type=_at_least_one, help="fit only the first N signals of the data set"
+    )
     p.add_argument(
         "--executor", choices=("local", "ray"), default="local", help="local (default) or ray"
     )
     p.add_argument("--ray-address", help="an existing Ray cluster (default: start a local one)")
-    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
-    p.add_argument("--seed", type=int, default=0, help="seed of every run (0)")
+    p.add_argument(
+        "--device", type=_device, default="auto", help="cpu, cuda, cuda:N or auto (default)"
+    )
+    p.add_argument("--seed", type=_seed, default=0, help="seed of every run (0)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_bench)
 

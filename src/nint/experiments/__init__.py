@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..errors import NintError
 from ..report import environment, one_line
+from ..report.run_folder import check_creatable
 from .catalogue import EXPERIMENTS
 from .figures import draw
 from .report import collect, markdown, write_csv
@@ -71,8 +72,10 @@ def run_bench(
     if executor not in ("local", "ray"):
         raise NintError(f"unknown executor {executor!r}; choose local or ray")
     out = Path(out)
+    check_creatable(out)
     specs = plan(experiment, preset, Path(data), out, limit=limit, device=device, seed=seed)
-    out.mkdir(parents=True, exist_ok=True)
+    # ``out`` is made by the first finished run (``write_run``), so a sweep whose first fit
+    # fails (a data file of the wrong kind) leaves no empty folder behind
     if executor == "ray":
         run_ray(specs, address=ray_address, log=log)
     else:
@@ -82,6 +85,7 @@ def run_bench(
     n_signals = len({s.signal for s in specs})
     env = runs_environment(specs, device)
     text = table + "\n\n" + caption(experiment, preset, n_signals, env) + "\n"
+    out.mkdir(parents=True, exist_ok=True)
     paths = {"table": out / "table.md", "csv": out / "table.csv", "figure": out / "figure.png"}
     paths["table"].write_text(text)
     write_csv(experiment, settings, cells, paths["csv"])

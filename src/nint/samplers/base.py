@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from .. import select
+from ..checks import RATIO, check_float, check_seed
 from ..errors import NintError
 from ..models import predict
 from ..ntk import kernel_residual_product
@@ -181,8 +182,7 @@ class Sampler:
     ) -> None:
         if n_points < 1:
             raise NintError(f"a signal needs at least one coordinate, got {n_points}")
-        if not (0.0 < ratio <= 1.0):
-            raise NintError(f"batch ratio must be in (0, 1], got {ratio}")
+        check_float(ratio, "the batch ratio", RATIO)
         if dense2_every < 1:
             raise NintError(f"dense2 period must be at least 1, got {dense2_every}")
         self.n_points = n_points
@@ -190,7 +190,7 @@ class Sampler:
         self.scheduler = check_scheduler(scheduler)
         self.interval = check_interval(interval)
         self.dense2_every = int(dense2_every)
-        self.seed = int(seed)
+        self.seed = check_seed(seed)
         self.generator = torch.Generator().manual_seed(self.seed)
         self._last: torch.Tensor | None = None
         self._last_step = -1

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from .. import select
+from ..checks import NON_NEGATIVE, check_float
 from ..errors import NintError
 from .base import Sampler, SelectionContext
 from .priors import LUMA, check_raster, laplacian
@@ -60,7 +61,7 @@ class EvosSampler(Sampler):
     ) -> None:
         super().__init__(n_points, **options)
         self.crossover = bool(crossover)
-        self.crossover_weight = float(crossover_weight)
+        self.crossover_weight = check_float(crossover_weight, "crossover_weight", NON_NEGATIVE)
         self._shape: tuple[int, int] | None = None
         self._target_laplacian: torch.Tensor | None = None
         if self.crossover:

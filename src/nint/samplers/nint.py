@@ -36,6 +36,7 @@ from typing import Any
 import torch
 
 from .. import select
+from ..checks import NON_NEGATIVE, POSITIVE, UNIT, check_float
 from ..errors import NintError
 from ..ntk import error_scores, ntk_scores
 from .base import Sampler, SelectionContext
@@ -109,12 +110,11 @@ class NintSampler(Sampler):
         super().__init__(n_points, **options)
         if variant not in VARIANTS:
             raise NintError(f"unknown NINT variant {variant!r}; choose from {', '.join(VARIANTS)}")
-        if not 0.0 <= xi <= 1.0:
-            raise NintError(f"xi (random share) must be in [0, 1], got {xi}")
-        if alpha <= 0:
-            raise NintError(f"alpha (NTK refresh period) must be positive, got {alpha}")
-        if lam < 0:
-            raise NintError(f"lambda (NTK decay) must be non-negative, got {lam}")
+        # NaN would pass a plain comparison and silently empty the NTK part
+        check_float(xi, "xi (random share)", UNIT)
+        check_float(alpha, "alpha (NTK refresh period)", POSITIVE)
+        check_float(lam, "lambda (NTK decay)", NON_NEGATIVE)
+        check_float(ntk_cutoff, "ntk_cutoff (NTK share cut-off)", UNIT)
         error_norm = error_norm or ("l2" if variant == "paper" else "l1")
         if error_norm not in ("l1", "l2"):
             raise NintError(f"error norm must be 'l1' or 'l2', got {error_norm!r}")
