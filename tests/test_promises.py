@@ -85,8 +85,9 @@ def independent_scores(model: nn.Module, signal: ImageSignal) -> tuple[float, fl
     """PSNR and SSIM of a copy of ``model`` on ``signal``, with scikit-image and a plain
     forward pass: nothing of the fit's evaluation path is shared."""
     net = copy.deepcopy(model)
+    device = next(net.parameters()).device  # the fit's device ("auto": CUDA where present)
     with torch.no_grad():
-        prediction = net(signal.coords.clone()).double().numpy()
+        prediction = net(signal.coords.to(device)).double().cpu().numpy()
     image = np.clip(prediction.reshape(signal.image.shape), 0.0, 1.0)
     truth = signal.image.astype(np.float64)
     psnr = peak_signal_noise_ratio(truth, image, data_range=1.0)

@@ -73,18 +73,20 @@ def _at_least_one(text: str) -> int:
 
 _seed = _checked(_seed_value)
 _device = _checked(check_device)
+# parser types of the float options (each refuses NaN and inf)
+_POSITIVE = _number(POSITIVE)
+_NON_NEGATIVE = _number(NON_NEGATIVE)
+_SHARE = _number(UNIT)
+_RATIO = _number(RATIO)
+_OPEN_SHARE = _number(Range(0.0, 1.0, low_open=True, high_open=True))
 
 
 def _add_training_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("budget and evaluation")
     g.add_argument("--iterations", type=int, help="iteration budget (default 1000 if no --seconds)")
-    g.add_argument(
-        "--seconds", type=_number(POSITIVE), help="budget in seconds of the training clock"
-    )
+    g.add_argument("--seconds", type=_POSITIVE, help="budget in seconds of the training clock")
     g.add_argument("--eval-every", type=int, help="evaluate every N iterations (default 10)")
-    g.add_argument(
-        "--eval-every-seconds", type=_number(POSITIVE), help="evaluate every S training seconds"
-    )
+    g.add_argument("--eval-every-seconds", type=_POSITIVE, help="evaluate every S training seconds")
     g.add_argument(
         "--eval-at",
         type=_iterations,
@@ -94,15 +96,13 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model and optimiser")
     g.add_argument("--width", type=int, default=256, help="SIREN width (256)")
     g.add_argument("--depth", type=int, default=5, help="number of sine layers (5)")
-    g.add_argument(
-        "--omega0", type=_number(POSITIVE), default=30.0, help="hidden-layer omega_0 (30)"
-    )
+    g.add_argument("--omega0", type=_POSITIVE, default=30.0, help="hidden-layer omega_0 (30)")
     g.add_argument(
         "--first-omega0",
-        type=_number(POSITIVE),
+        type=_POSITIVE,
         help="first-layer omega_0 (default: the signal's, 30 for images)",
     )
-    g.add_argument("--lr", type=_number(POSITIVE), default=1e-4, help="Adam learning rate (1e-4)")
+    g.add_argument("--lr", type=_POSITIVE, default=1e-4, help="Adam learning rate (1e-4)")
     g.add_argument("--seed", type=_seed, default=0, help="seed of the model and sampler (0)")
     g.add_argument(
         "--device", type=_device, default="auto", help="cpu, cuda, cuda:N or auto (default)"
@@ -155,21 +155,15 @@ def _chunk(text: str) -> int | None | str:
 
 def _add_sampler_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("sampling (every strategy)")
-    g.add_argument("--ratio", type=_number(RATIO), help="batch ratio B in (0, 1] (0.2; meshes 0.4)")
+    g.add_argument("--ratio", type=_RATIO, help="batch ratio B in (0, 1] (0.2; meshes 0.4)")
     g.add_argument("--scheduler", choices=SCHEDULERS, help="batch-ratio scheduler (constant)")
     g.add_argument("--interval", choices=INTERVALS, help="sampling interval (dense)")
     g.add_argument("--dense2-every", type=int, help="period of the dense2 interval (2)")
     g = p.add_argument_group("NINT (--strategy nint)")
-    g.add_argument("--xi", type=_number(UNIT), help="random share of the batch (0.7)")
-    g.add_argument(
-        "--alpha", type=_number(POSITIVE), help="NTK refresh period and decay length (10)"
-    )
-    g.add_argument(
-        "--lambda", dest="lam", type=_number(NON_NEGATIVE), help="NTK share decay rate (1.0)"
-    )
-    g.add_argument(
-        "--ntk-cutoff", type=_number(UNIT), help="stop NTK scoring below this share (1e-3)"
-    )
+    g.add_argument("--xi", type=_SHARE, help="random share of the batch (0.7)")
+    g.add_argument("--alpha", type=_POSITIVE, help="NTK refresh period and decay length (10)")
+    g.add_argument("--lambda", dest="lam", type=_NON_NEGATIVE, help="NTK share decay rate (1.0)")
+    g.add_argument("--ntk-cutoff", type=_SHARE, help="stop NTK scoring below this share (1e-3)")
     g.add_argument("--variant", choices=("paper", "official"), help="paper (default) or official")
     g.add_argument(
         "--error-norm", choices=("l1", "l2"), help="error norm over channels (int, nint)"
@@ -183,40 +177,28 @@ def _add_sampler_options(p: argparse.ArgumentParser) -> None:
         help="images: add the Laplacian crossover to the fitness (off, as in the seed)",
     )
     g.add_argument(
-        "--crossover-weight", type=_number(NON_NEGATIVE), help="weight of the Laplacian term (1e5)"
+        "--crossover-weight", type=_NON_NEGATIVE, help="weight of the Laplacian term (1e5)"
     )
     g = p.add_argument_group("Soft Mining (--strategy soft, images)")
     g.add_argument(
-        "--langevin-step", type=_number(NON_NEGATIVE), help="Langevin step a on grad log loss (20)"
+        "--langevin-step", type=_NON_NEGATIVE, help="Langevin step a on grad log loss (20)"
     )
-    g.add_argument("--langevin-noise", type=_number(NON_NEGATIVE), help="Langevin noise b (0.02)")
+    g.add_argument("--langevin-noise", type=_NON_NEGATIVE, help="Langevin noise b (0.02)")
+    g.add_argument("--uniform-share", type=_SHARE, help="share re-drawn uniformly each step (0.1)")
     g.add_argument(
-        "--uniform-share", type=_number(UNIT), help="share re-drawn uniformly each step (0.1)"
+        "--redraw-share", type=_SHARE, help="lowest-loss share re-drawn from edges (0.1)"
     )
+    g.add_argument("--correction-max", type=_NON_NEGATIVE, help="largest correction exponent (0.6)")
     g.add_argument(
-        "--redraw-share", type=_number(UNIT), help="lowest-loss share re-drawn from edges (0.1)"
-    )
-    g.add_argument(
-        "--correction-max", type=_number(NON_NEGATIVE), help="largest correction exponent (0.6)"
-    )
-    g.add_argument(
-        "--correction-ramp",
-        type=_number(POSITIVE),
-        help="iterations to reach it: a_t = t / ramp (1000)",
+        "--correction-ramp", type=_POSITIVE, help="iterations to reach it: a_t = t / ramp (1000)"
     )
     g = p.add_argument_group("Expansive Supervision and EGRA (images)")
     g.add_argument(
-        "--anchor-ratio",
-        type=_number(Range(0.0, 1.0, low_open=True, high_open=True)),
-        help="expansive: edge anchors' share (half the ratio)",
+        "--anchor-ratio", type=_OPEN_SHARE, help="expansive: edge anchors' share (half the ratio)"
     )
-    g.add_argument("--edge-p", type=_number(UNIT), help="egra: weight of the edge density (0.0025)")
-    g.add_argument(
-        "--canny-low", type=_number(NON_NEGATIVE), help="egra: lower Canny threshold (30)"
-    )
-    g.add_argument(
-        "--canny-high", type=_number(NON_NEGATIVE), help="egra: upper Canny threshold (40)"
-    )
+    g.add_argument("--edge-p", type=_SHARE, help="egra: weight of the edge density (0.0025)")
+    g.add_argument("--canny-low", type=_NON_NEGATIVE, help="egra: lower Canny threshold (30)")
+    g.add_argument("--canny-high", type=_NON_NEGATIVE, help="egra: upper Canny threshold (40)")
 
 
 _SAMPLER_ARGS = (
@@ -408,13 +390,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--size", help="resize to N (longer side) or WxH, after --crop")
     g.add_argument("--crop", help="centre crop N x N or WxH, before --size")
     g = p.add_argument_group("audio")
-    g.add_argument("--start", type=_number(NON_NEGATIVE), help="segment start in seconds (0)")
-    g.add_argument(
-        "--duration", type=_number(POSITIVE), help="segment length in seconds (to the end)"
-    )
+    g.add_argument("--start", type=_NON_NEGATIVE, help="segment start in seconds (0)")
+    g.add_argument("--duration", type=_POSITIVE, help="segment length in seconds (to the end)")
     g.add_argument(
         "--coord-range",
-        type=_number(POSITIVE),
+        type=_POSITIVE,
         help="time coordinates span [-R, R] (100; first omega_0 30)",
     )
     g = p.add_argument_group("meshes (signed distance fields)")
@@ -437,10 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="every strategy on a bundled photo, side by side")
     p.add_argument("--out", default="runs/demo", help="output folder (runs/demo)")
     p.add_argument(
-        "--seconds",
-        type=_number(POSITIVE),
-        default=20.0,
-        help="training seconds per strategy (20)",
+        "--seconds", type=_POSITIVE, default=20.0, help="training seconds per strategy (20)"
     )
     p.add_argument(
         "--strategies",
