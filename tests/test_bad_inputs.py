@@ -19,7 +19,16 @@ from conftest import synthetic_image
 from PIL import Image
 
 from nint import AudioSignal, ImageSignal, NintError, Siren, fit, load_image, load_signal
-from nint.checks import NON_NEGATIVE, POSITIVE, RATIO, UNIT, Range, check_float, check_seed
+from nint.checks import (
+    NON_NEGATIVE,
+    POSITIVE,
+    RATIO,
+    UNIT,
+    Range,
+    check_float,
+    check_seed,
+    format_bytes,
+)
 from nint.cli import main
 
 TINY = ["--iterations", "1", "--width", "8", "--depth", "2", "--quiet"]
@@ -329,3 +338,9 @@ def test_range_and_checks():
         check_float(True, "x", POSITIVE)
     assert check_seed(np.int64(3)) == 3 and check_seed(2**63 - 1) == 2**63 - 1
     torch.Generator().manual_seed(check_seed(2**63 - 1) + 0x5DF)  # the fit's data generator
+    assert [format_bytes(n) for n in (999, 1500, 2.5e9, 8e18)] == [
+        "999 bytes",
+        "1.5 kB",
+        "2.5 GB",
+        "8 EB",
+    ]

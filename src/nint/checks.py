@@ -118,11 +118,11 @@ def available_memory() -> int | None:
 
 def format_bytes(count: float) -> str:
     """1.5e9 -> '1.5 GB' (powers of 1000, as memory is usually quoted)."""
-    for unit in ("bytes", "kB", "MB", "GB", "TB", "PB", "EB"):
-        if count < 1000 or unit == "EB":
+    for unit in ("bytes", "kB", "MB", "GB", "TB", "PB"):
+        if count < 1000:
             return f"{count:.0f} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
         count /= 1000
-    raise AssertionError("unreachable")
+    return f"{count:.3g} EB"
 
 
 def check_memory(needed: float, what: str) -> None:
