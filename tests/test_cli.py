@@ -115,12 +115,12 @@ def test_every_option_reaches_the_sampler(image, tmp_path):
         (["{image}", "--ratio", "0"], "(0, 1]"),
         (["{image}", "--ratio", "1.5"], "(0, 1]"),
         (["{image}", "--iterations", "0"], "at least 1"),
-        (["{image}", "--seconds", "0"], "positive"),
+        (["{image}", "--seconds", "0"], "--seconds: expected a finite number > 0"),
         (["{image}", "--strategy", "uniform", "--xi", "0.5"], "does not apply"),
         (["{image}", "--crop", "500"], "larger than the image"),
         (["{image}", "--iterations", "ten"], "invalid int value"),
         (["{image}", "--width", "0"], "width >= 1"),
-        (["{image}", "--lr", "-1"], "learning rate"),
+        (["{image}", "--lr", "-1"], "--lr: expected a finite number > 0"),
         (["{image}", "--eval-every", "0"], "cadence"),
         (["{image}", "--dense2-every", "0"], "dense2"),
         (["{image}", "--xi", "1.5"], "xi"),
@@ -129,7 +129,7 @@ def test_every_option_reaches_the_sampler(image, tmp_path):
         (["{image}", "--strategy", "evos", "--langevin-step", "3"], "does not apply"),
         (["{image}", "--strategy", "nint", "--evos-crossover"], "--evos-crossover does not"),
         (["{image}", "--strategy", "expansive", "--anchor-ratio", "0.5"], "anchor_ratio"),
-        (["{image}", "--strategy", "soft", "--uniform-share", "2"], "uniform_share"),
+        (["{image}", "--strategy", "soft", "--uniform-share", "2"], "--uniform-share"),
     ],
 )
 def test_bad_input_is_one_line_and_no_folder(args, message, image, tmp_path, capsys):

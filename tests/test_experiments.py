@@ -4,6 +4,7 @@ Ray executor against the local one; bad names and missing data."""
 import csv
 import dataclasses
 import json
+import re
 
 import numpy as np
 import pytest
@@ -134,6 +135,28 @@ def test_seconds_budgets_and_resume(images, tmp_path, capsys):
     run_bench(exp, images, out, "tiny", log=logs.append)
     assert logs[0] == "5 of 5 runs already finished; 0 to run"
     assert (out / "pic0" / "nint" / "summary.json").stat().st_mtime_ns == stamp
+
+
+@pytest.mark.parametrize("limit, which", [(None, "the first 1 of 2"), (2, "all 2")])
+def test_caption_says_which_signals_ran(limit, which, images, tmp_path):
+    exp = tiny("superres")  # its tiny preset fits 1 image unless --limit says otherwise
+    paths = run_bench(exp, images, tmp_path / "sr", "tiny", limit=limit, log=lambda s: None)
+    caption = paths["table"].read_text().split("\n\n")[1]
+    count = 1 if limit is None else 2
+    assert f"mean ± std over {count} signal(s)" in caption
+    assert f"Signals: {which} in the data set (sorted by name): " in caption
+    assert ("pic1" in caption) == (count == 2) and "pic0" in caption
+
+
+def test_preset_factors_state_no_signal_count():
+    # how many signals ran depends on --limit: only the caption code, from the runs, says it
+    count = re.compile(
+        r"\b(\d+|one|two|three) (images?|meshes|utterances?|signals?)\b|first (mesh|image)"
+    )
+    for experiment in EXPERIMENTS.values():
+        for preset in experiment.presets.values():
+            for factor in preset.factors:
+                assert not count.search(factor), (experiment.name, factor)
 
 
 def test_ray_executor_gives_the_local_table(images, tmp_path):

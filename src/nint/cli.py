@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
+from .checks import NON_NEGATIVE, POSITIVE, Range, check_device, check_seed
 from .errors import NintError
 from .samplers import SAMPLERS, Sampler, check_strategy, declared_options, sampler_options
 
@@ -22,12 +24,65 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"nint: error: {message} (see `{self.prog} --help`)\n")
 
 
+def _number(allowed: Range) -> Callable[[str], float]:
+    """An argparse type: a float that ``allowed`` admits. NaN and inf are refused here, at
+    parsing, since comparisons with NaN are False and would slip past later range checks."""
+
+    def number(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not allowed.admits(value):
+            raise argparse.ArgumentTypeError(f"expected {allowed.expected}, got {text}")
+        return value
+
+    return number
+
+
+def _checked(check: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse type from a check that raises NintError (its message becomes argparse's)."""
+
+    def parse(text: str) -> Any:
+        try:
+            return check(text)
+        except NintError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
+
+
+def _seed_value(text: str) -> int:
+    try:
+        seed = int(text)
+    except ValueError:
+        raise NintError(f"expected an integer seed, got {text!r}") from None
+    return check_seed(seed, "the seed")
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+_seed = _checked(_seed_value)
+_device = _checked(check_device)
+# parser types of the float options (each refuses NaN and inf)
+_POSITIVE = _number(POSITIVE)
+_NON_NEGATIVE = _number(NON_NEGATIVE)
+
+
 def _add_training_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("budget and evaluation")
     g.add_argument("--iterations", type=int, help="iteration budget (default 1000 if no --seconds)")
-    g.add_argument("--seconds", type=float, help="budget in seconds of the training clock")
+    g.add_argument("--seconds", type=_POSITIVE, help="budget in seconds of the training clock")
     g.add_argument("--eval-every", type=int, help="evaluate every N iterations (default 10)")
-    g.add_argument("--eval-every-seconds", type=float, help="evaluate every S training seconds")
+    g.add_argument("--eval-every-seconds", type=_POSITIVE, help="evaluate every S training seconds")
     g.add_argument(
         "--eval-at",
         type=_iterations,
@@ -37,15 +92,17 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model and optimiser")
     g.add_argument("--width", type=int, default=256, help="SIREN width (256)")
     g.add_argument("--depth", type=int, default=5, help="number of sine layers (5)")
-    g.add_argument("--omega0", type=float, default=30.0, help="hidden-layer omega_0 (30)")
+    g.add_argument("--omega0", type=_POSITIVE, default=30.0, help="hidden-layer omega_0 (30)")
     g.add_argument(
         "--first-omega0",
-        type=float,
+        type=_POSITIVE,
         help="first-layer omega_0 (default: the signal's, 30 for images)",
     )
-    g.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (1e-4)")
-    g.add_argument("--seed", type=int, default=0, help="seed of the model and sampler (0)")
-    g.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
+    g.add_argument("--lr", type=_POSITIVE, default=1e-4, help="Adam learning rate (1e-4)")
+    g.add_argument("--seed", type=_seed, default=0, help="seed of the model and sampler (0)")
+    g.add_argument(
+        "--device", type=_device, default="auto", help="cpu, cuda, cuda:N or auto (default)"
+    )
     g = p.add_argument_group(
         "memory and speed (chunking never changes results; 0 = all at once; "
         "default: 8192, NTK 4096, on a CPU, all at once on a GPU)"
@@ -117,7 +174,11 @@ def _add_sampler_options(p: argparse.ArgumentParser) -> None:
                 if len(who) in (1, len(SAMPLERS))
                 else f"{option.help} [{', '.join(who)}]"
             )
-            if option.type is bool:
+            if option.allowed is not None:
+                g.add_argument(
+                    option.cli_flag, dest=option.name, type=_number(option.allowed), help=help
+                )
+            elif option.type is bool:
                 g.add_argument(
                     option.cli_flag, dest=option.name, action="store_const", const=True, help=help
                 )
@@ -302,10 +363,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--size", help="resize to N (longer side) or WxH, after --crop")
     g.add_argument("--crop", help="centre crop N x N or WxH, before --size")
     g = p.add_argument_group("audio")
-    g.add_argument("--start", type=float, help="segment start in seconds (0)")
-    g.add_argument("--duration", type=float, help="segment length in seconds (to the end)")
+    g.add_argument("--start", type=_NON_NEGATIVE, help="segment start in seconds (0)")
+    g.add_argument("--duration", type=_POSITIVE, help="segment length in seconds (to the end)")
     g.add_argument(
-        "--coord-range", type=float, help="time coordinates span [-R, R] (100; first omega_0 30)"
+        "--coord-range",
+        type=_POSITIVE,
+        help="time coordinates span [-R, R] (100; first omega_0 30)",
     )
     g = p.add_argument_group("meshes (signed distance fields)")
     g.add_argument(
@@ -326,7 +389,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="every strategy on a bundled photo, side by side")
     p.add_argument("--out", default="runs/demo", help="output folder (runs/demo)")
-    p.add_argument("--seconds", type=float, default=20.0, help="training seconds per strategy (20)")
+    p.add_argument(
+        "--seconds", type=_POSITIVE, default=20.0, help="training seconds per strategy (20)"
+    )
     p.add_argument(
         "--strategies",
         default=",".join(SAMPLERS),
@@ -334,7 +399,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--size", type=int, default=128, help="image side in pixels (128)")
     p.add_argument("--image", default="astronaut", help="scikit-image sample (astronaut)")
-    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
+    p.add_argument(
+        "--device", type=_device, default="auto", help="cpu, cuda, cuda:N or auto (default)"
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_demo)
@@ -357,13 +424,17 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("paper", "cpu"),
         help="the seed's settings, or scaled for a 2-core CPU (default: paper with CUDA, else cpu)",
     )
-    p.add_argument("--limit", type=int, help="fit only the first N signals of the data set")
+    p.add_argument(
+        "--limit", type=_at_least_one, help="fit only the first N signals of the data set"
+    )
     p.add_argument(
         "--executor", choices=("local", "ray"), default="local", help="local (default) or ray"
     )
     p.add_argument("--ray-address", help="an existing Ray cluster (default: start a local one)")
-    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
-    p.add_argument("--seed", type=int, default=0, help="seed of every run (0)")
+    p.add_argument(
+        "--device", type=_device, default="auto", help="cpu, cuda, cuda:N or auto (default)"
+    )
+    p.add_argument("--seed", type=_seed, default=0, help="seed of every run (0)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_bench)
 

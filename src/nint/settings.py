@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from .checks import POSITIVE, check_device, check_float, check_seed
 from .errors import NintError
 from .models import fast_inference_enabled
 
@@ -96,13 +97,11 @@ class FitSettings:
             raise NintError(
                 f"evaluation cadence must be at least 1 iteration, got {self.eval_every}"
             )
-        if self.eval_every_seconds is not None and not self.eval_every_seconds > 0:
-            raise NintError(
-                f"evaluation cadence must be positive seconds, got {self.eval_every_seconds}"
-            )
+        if self.eval_every_seconds is not None:
+            check_float(self.eval_every_seconds, "the evaluation cadence in seconds", POSITIVE)
         object.__setattr__(self, "eval_at", check_eval_at(self.eval_at))
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise NintError(f"the learning rate must be a positive finite number, got {self.lr}")
+        check_float(self.lr, "the learning rate", POSITIVE)
+        check_seed(self.seed)
         for key in ("forward_chunk", "train_chunk", "ntk_chunk_size", "eval_chunk"):
             check_chunk(key, getattr(self, key))
 
@@ -202,12 +201,8 @@ def resolve_chunks(device: torch.device, **chunks: int | None | str) -> dict[str
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
+    """The device a fit runs on: None/"auto" is CUDA when available; anything else must be a
+    CPU or a visible CUDA device (``checks.check_device``)."""
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise NintError(f"unknown device {device!r}; use cpu, cuda, cuda:N or auto") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise NintError("--device cuda was asked for, but this PyTorch build sees no CUDA device")
-    return dev
+    return torch.device(check_device(str(device)))

@@ -12,18 +12,24 @@ from pathlib import Path
 
 from ..errors import NintError
 from ..report import environment, one_line
+from ..report.run_folder import check_creatable
 from .catalogue import EXPERIMENTS
 from .figures import draw
 from .report import collect, markdown, write_csv
-from .runner import RunSpec, get_experiment, get_preset, plan, run_local, run_ray
+from .runner import RunSpec, data_files, get_experiment, get_preset, plan, run_local, run_ray
 from .spec import Experiment, Metric, Preset, Threshold, Variant
 
 
-def caption(experiment: Experiment, preset_name: str, n_signals: int, env: dict) -> str:
+def caption(
+    experiment: Experiment, preset_name: str, signals: list[str], available: int, env: dict
+) -> str:
+    """The table's caption: what ran and where. ``signals`` are the names of the signals that
+    were fitted (after ``--limit`` or the preset's limit), ``available`` how many the data set
+    holds; the count comes from the runs, never from the preset's text."""
     preset = get_preset(experiment, preset_name)
     lines = [
         f"{experiment.title} (the seed's {experiment.seed_ref}); preset `{preset_name}`; "
-        f"mean ± std over {n_signals} signal(s); best mean in bold; "
+        f"mean ± std over {len(signals)} signal(s); best mean in bold; "
         + (
             "underlined: `step` batch-ratio scheduler; "
             if any(v.underline for v in experiment.variants)
@@ -33,6 +39,14 @@ def caption(experiment: Experiment, preset_name: str, n_signals: int, env: dict)
     ]
     if preset.factors:
         lines.append("Scaled from the seed: " + "; ".join(preset.factors) + ".")
+    order = "corpus order" if experiment.data == "librispeech" else "sorted by name"
+    which = (
+        f"all {available}"
+        if len(signals) == available
+        else f"the first {len(signals)} of {available}"
+    )
+    shown = ", ".join(signals[:8]) + (f" and {len(signals) - 8} more" if len(signals) > 8 else "")
+    lines.append(f"Signals: {which} in the data set ({order}): {shown}.")
     lines.append(one_line(env))
     return "\n".join(lines)
 
@@ -71,17 +85,21 @@ def run_bench(
     if executor not in ("local", "ray"):
         raise NintError(f"unknown executor {executor!r}; choose local or ray")
     out = Path(out)
+    check_creatable(out)
     specs = plan(experiment, preset, Path(data), out, limit=limit, device=device, seed=seed)
-    out.mkdir(parents=True, exist_ok=True)
+    # ``out`` is made by the first finished run (``write_run``), so a sweep whose first fit
+    # fails (a data file of the wrong kind) leaves no empty folder behind
     if executor == "ray":
         run_ray(specs, address=ray_address, log=log)
     else:
         run_local(specs, progress=progress, log=log)
     cells = collect(experiment, settings, specs)
     table = markdown(experiment, settings, cells)
-    n_signals = len({s.signal for s in specs})
+    signals = list(dict.fromkeys(Path(s.signal).stem for s in specs))  # plan's order, once each
+    available = len(data_files(experiment, Path(data), None))
     env = runs_environment(specs, device)
-    text = table + "\n\n" + caption(experiment, preset, n_signals, env) + "\n"
+    text = table + "\n\n" + caption(experiment, preset, signals, available, env) + "\n"
+    out.mkdir(parents=True, exist_ok=True)
     paths = {"table": out / "table.md", "csv": out / "table.csv", "figure": out / "figure.png"}
     paths["table"].write_text(text)
     write_csv(experiment, settings, cells, paths["csv"])

@@ -58,7 +58,7 @@ AUDIO = Experiment(
             load=(("duration", 2.0),),
             factors=(
                 "budgets x10 (the seed's 3 / 10 / 15 s on a GPU)",
-                "first 2 s of the first utterance in corpus order (--limit N for more)",
+                "first 2 s of each utterance",
             ),
         ),
     },
@@ -94,7 +94,6 @@ SDF = Experiment(
                 "500 and 1000 iterations (the seed: 500 to 10k)",
                 "25,000 points per iteration (the seed: 50,000) from a pool of 500k",
                 "IoU on a 128^3 grid",
-                "first mesh only",
             ),
         ),
     },
@@ -141,7 +140,7 @@ ABLATION = Experiment(
             limit=1,
             load=(("crop", 256), ("size", 128)),
             factors=(
-                "1 image, centre crop 256 px resized to 128 x 128",
+                "centre crop 256 px resized to 128 x 128",
                 "at most 1500 iterations per run",
             ),
         ),
@@ -178,7 +177,6 @@ LARGE = Experiment(
             factors=(
                 "512 x 512 centre crop (a quarter of the seed's pixels)",
                 "200 iterations instead of 1000",
-                "1 image",
             ),
         ),
     },
@@ -212,10 +210,7 @@ SUPERRES = Experiment(
             eval_every=10,
             limit=2,
             load=(("crop", 256),),
-            factors=(
-                "256 x 256 centre crops trained at 128 x 128 (the seed: 512 -> 256)",
-                "first 2 images",
-            ),
+            factors=("256 x 256 centre crops trained at 128 x 128 (the seed: 512 -> 256)",),
         ),
     },
 )
@@ -241,7 +236,7 @@ IMAGE = Experiment(
             checkpoints=(60,),
             limit=3,
             load=(("crop", 256),),
-            factors=("256 x 256 centre crops", "first 3 images"),
+            factors=("256 x 256 centre crops",),
         ),
     },
 )

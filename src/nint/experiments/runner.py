@@ -71,10 +71,20 @@ def data_files(experiment: Experiment, data: Path, limit: int | None) -> list[Pa
     if not data.exists():
         raise NintError(f"no such data folder: {data}")
     if experiment.data == "librispeech":
+        if not data.is_dir():
+            raise NintError(
+                f"nint bench {experiment.name} expects a LibriSpeech split folder "
+                f"(speaker/chapter/speaker-chapter-utt.flac), got the file {data}"
+            )
         files = [u.path for u in list_utterances(data, limit=limit)]
     elif experiment.data in ("images", "meshes"):
-        suffixes = IMAGE_SUFFIXES if experiment.data == "images" else tuple(MESH_SUFFIXES)
+        suffixes = IMAGE_SUFFIXES if experiment.data == "images" else tuple(sorted(MESH_SUFFIXES))
         if data.is_file():
+            if data.suffix.lower() not in suffixes:
+                raise NintError(
+                    f"nint bench {experiment.name} expects {experiment.data} "
+                    f"({', '.join(suffixes)}), got {data.name}"
+                )
             files = [data]
         else:
             files = sorted(p for p in data.iterdir() if p.suffix.lower() in suffixes)

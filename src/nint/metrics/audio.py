@@ -66,8 +66,17 @@ def resampling_note(rate: int) -> str | None:
 def stoi(estimate: np.ndarray, reference: np.ndarray, rate: int) -> float | Missing:
     """Short-time objective intelligibility (pystoi), at 16 kHz."""
     from pystoi import stoi as _stoi
+    from pystoi.stoi import FS, N_FRAME, N
 
     ref, est = to_metric_rate(reference, rate), to_metric_rate(estimate, rate)
+    # pystoi scores N = 30 frames of N_FRAME samples (hop N_FRAME / 2) at FS = 10 kHz; shorter
+    # clips make it raise (under one frame) or return a placeholder with a warning
+    shortest = ((N - 1) * (N_FRAME // 2) + N_FRAME) / FS
+    if ref.size / METRIC_RATE < shortest:
+        return Missing(
+            f"STOI needs at least {shortest:.3f} s of audio ({N} frames), "
+            f"the clip has {ref.size / METRIC_RATE:.3g} s"
+        )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         value = float(_stoi(ref, est, METRIC_RATE, extended=False))

@@ -7,6 +7,7 @@ import math
 import torch
 from torch import nn
 
+from ..checks import POSITIVE, check_float, check_memory
 from ..errors import NintError
 
 
@@ -55,6 +56,13 @@ class Siren(nn.Module):
         super().__init__()
         if depth < 1 or width < 1:
             raise NintError(f"SIREN needs depth >= 1 and width >= 1, got {depth} x {width}")
+        check_float(omega_0, "omega_0", POSITIVE)
+        check_float(first_omega_0, "first_omega_0", POSITIVE)
+        params = (in_features + 1) * width + (depth - 1) * (width + 1) * width
+        params += (width + 1) * out_features
+        # float32 weights, their gradients and Adam's two moments: four copies, allocated below
+        # and by the trainer's optimiser
+        check_memory(16 * params, f"a SIREN of width {width} and depth {depth}")
         layers: list[nn.Module] = [SineLayer(in_features, width, first_omega_0, is_first=True)]
         layers += [SineLayer(width, width, omega_0, is_first=False) for _ in range(depth - 1)]
         out = nn.Linear(width, out_features)

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,14 +52,61 @@ def write_history(path: Path, history: list[dict[str, float]]) -> None:
         writer.writerows(history)
 
 
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # a name too long for the file system: nothing of that name exists
+        return False
+
+
+def check_creatable(folder: str | Path) -> Path:
+    """NintError unless ``folder`` exists as a folder or could be created (with its parents and
+    its ``.partial-<pid>`` sibling) now; creates nothing that outlives the check.
+
+    Checked before any training, so that a run is never lost for want of a place to write it.
+    """
+    folder = Path(folder)
+    if _exists(folder):
+        if not folder.is_dir():
+            raise NintError(f"output path {folder} exists and is not a folder")
+        return folder
+    existing = folder.parent
+    while not _exists(existing) and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise NintError(f"cannot create {folder}: {existing} is a file, not a folder")
+    try:
+        name_max = os.pathconf(existing, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        name_max = 255
+    # the run is first written as "<name>.partial-<pid>" (write_run): that name must fit too
+    suffix = f".partial-{os.getpid()}"
+    parts = folder.relative_to(existing).parts
+    for n, part in enumerate(parts):
+        size = len(os.fsencode(part + (suffix if n == len(parts) - 1 else "")))
+        if size > name_max:
+            raise NintError(
+                f"cannot create the output folder: the name {part[:20]}... is too long "
+                f"({size} bytes with the {suffix!r} it is first written under; at most "
+                f"{name_max} here)"
+            )
+    try:  # a real write: os.access says yes to root even where the file system says no
+        probe = Path(tempfile.mkdtemp(prefix=".nint-check-", dir=existing))
+    except OSError as exc:
+        raise NintError(
+            f"cannot create {folder}: cannot write in {existing} ({exc.strerror})"
+        ) from None
+    probe.rmdir()
+    return folder
+
+
 def check_out(out: str | Path, overwrite: bool) -> Path:
-    """Fail early (before any training) when ``out`` exists and may not be replaced."""
+    """Fail early (before any training) when ``out`` exists and may not be replaced, or cannot
+    be created."""
     out = Path(out)
-    if out.exists() and not overwrite:
+    if _exists(out) and not overwrite:
         raise NintError(f"output folder {out} already exists (use --overwrite to replace it)")
-    if out.exists() and not out.is_dir():
-        raise NintError(f"output path {out} exists and is not a folder")
-    return out
+    return check_creatable(out)
 
 
 def write_run(result: FitResult, out: str | Path, overwrite: bool = False) -> Path:

@@ -39,7 +39,9 @@ def mel_spectrogram(
     audio: np.ndarray, rate: int, n_fft: int = 1024, hop: int = 256, n_mels: int = 80
 ) -> np.ndarray:
     """(n_mels, frames) mel power spectrogram in dB (floor at -100 dB) of (T,) audio."""
-    n_fft = min(n_fft, max(16, len(audio)))
+    # never longer than the clip: scipy would shorten the window itself (with a warning) and
+    # then find the overlap too long for it
+    n_fft = min(n_fft, len(audio))
     _, _, spec = stft(audio, fs=rate, nperseg=n_fft, noverlap=n_fft - min(hop, n_fft // 2))
     power = np.abs(spec) ** 2
     mel = mel_filterbank(rate, n_fft, n_mels) @ power

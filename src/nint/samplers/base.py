@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from .. import select
+from ..checks import RATIO, Range, check_float, check_seed
 from ..errors import NintError
 from ..models import predict
 from ..ntk import kernel_residual_product
@@ -154,6 +155,8 @@ class Option:
         type: parses the command-line text (``bool``: a flag without a value that sets True).
         flag: the command-line flag, when it is not "--" + the name with dashes.
         choices: the allowed values, for options that name a variant.
+        allowed: for a number, the finite range it must lie in (checked at parsing, so NaN,
+            inf and out-of-range values end the command before anything runs).
     """
 
     name: str
@@ -161,6 +164,7 @@ class Option:
     type: Callable[[str], Any] = float
     flag: str = ""
     choices: tuple[str, ...] | None = None
+    allowed: Range | None = None
 
     @property
     def cli_flag(self) -> str:
@@ -191,7 +195,7 @@ class Sampler:
     display_name: ClassVar[str] = ""
     #: the options this class adds, for the command line (its base classes' come too)
     options: ClassVar[tuple[Option, ...]] = (
-        Option("ratio", "batch ratio B in (0, 1] (0.2; meshes 0.4)"),
+        Option("ratio", "batch ratio B in (0, 1] (0.2; meshes 0.4)", allowed=RATIO),
         Option("scheduler", "batch-ratio scheduler (constant)", str, choices=SCHEDULERS),
         Option("interval", "sampling interval (dense)", str, choices=INTERVALS),
         Option("dense2_every", "period of the dense2 interval (2)", int),
@@ -228,8 +232,7 @@ class Sampler:
     ) -> None:
         if n_points < 1:
             raise NintError(f"a signal needs at least one coordinate, got {n_points}")
-        if not (0.0 < ratio <= 1.0):
-            raise NintError(f"batch ratio must be in (0, 1], got {ratio}")
+        check_float(ratio, "the batch ratio", RATIO)
         if dense2_every < 1:
             raise NintError(f"dense2 period must be at least 1, got {dense2_every}")
         self.n_points = n_points
@@ -237,7 +240,7 @@ class Sampler:
         self.scheduler = check_scheduler(scheduler)
         self.interval = check_interval(interval)
         self.dense2_every = int(dense2_every)
-        self.seed = int(seed)
+        self.seed = check_seed(seed)
         self.generator = torch.Generator().manual_seed(self.seed)
         self._last: torch.Tensor | None = None
         self._last_step = -1

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..checks import NON_NEGATIVE, UNIT, check_float
 from ..errors import NintError
 from .base import Option, Sampler, SelectionContext
 from .priors import canny, check_raster, gray_uint8
@@ -42,9 +43,9 @@ class EgraSampler(Sampler):
     name = "egra"
     display_name = "EGRA"
     options = (
-        Option("edge_p", "weight of the edge density (0.0025)"),
-        Option("canny_low", "lower Canny threshold (30)"),
-        Option("canny_high", "upper Canny threshold (40)"),
+        Option("edge_p", "weight of the edge density (0.0025)", allowed=UNIT),
+        Option("canny_low", "lower Canny threshold (30)", allowed=NON_NEGATIVE),
+        Option("canny_high", "upper Canny threshold (40)", allowed=NON_NEGATIVE),
     )
     needs_image = True
     uses = ("image prior",)
@@ -61,9 +62,10 @@ class EgraSampler(Sampler):
     ) -> None:
         super().__init__(n_points, **options)
         image = check_raster(raster, self.name, n_points)
-        if not 0.0 <= edge_p <= 1.0:
-            raise NintError(f"egra's edge_p must be in [0, 1], got {edge_p}")
-        if not 0.0 <= canny_low <= canny_high:
+        check_float(edge_p, "egra's edge_p", UNIT)
+        check_float(canny_low, "egra's canny_low", NON_NEGATIVE)
+        check_float(canny_high, "egra's canny_high", NON_NEGATIVE)
+        if not canny_low <= canny_high:
             raise NintError(
                 f"egra's Canny thresholds need 0 <= low <= high, got {canny_low}, {canny_high}"
             )

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from .. import select
+from ..checks import NON_NEGATIVE, check_float
 from ..errors import NintError
 from .base import Option, Sampler, SelectionContext
 from .priors import LUMA, check_raster, laplacian
@@ -55,7 +56,7 @@ class EvosSampler(Sampler):
             bool,
             flag="--evos-crossover",
         ),
-        Option("crossover_weight", "weight of the Laplacian term (1e5)"),
+        Option("crossover_weight", "weight of the Laplacian term (1e5)", allowed=NON_NEGATIVE),
     )
     uses = ("residual",)
     needs_fixed_points = True  # cached fitness is per coordinate
@@ -72,7 +73,7 @@ class EvosSampler(Sampler):
     ) -> None:
         super().__init__(n_points, **options)
         self.crossover = bool(crossover)
-        self.crossover_weight = float(crossover_weight)
+        self.crossover_weight = check_float(crossover_weight, "crossover_weight", NON_NEGATIVE)
         self._shape: tuple[int, int] | None = None
         self._target_laplacian: torch.Tensor | None = None
         if self.crossover:

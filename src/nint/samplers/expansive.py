@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from .. import select
+from ..checks import OPEN_UNIT
 from ..errors import NintError
 from .base import Option, Sampler, SelectionContext
 from .priors import check_raster, expansive_anchors
@@ -33,7 +34,7 @@ class ExpansiveSampler(Sampler):
 
     name = "expansive"
     display_name = "Expan."
-    options = (Option("anchor_ratio", "edge anchors' share (half the ratio)"),)
+    options = (Option("anchor_ratio", "edge anchors' share (half the ratio)", allowed=OPEN_UNIT),)
     needs_image = True
     uses = ("image prior",)
     _state_attrs = Sampler._state_attrs + ("anchors", "_anchor_mask")  # trimmed by the seed

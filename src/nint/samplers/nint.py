@@ -36,6 +36,7 @@ from typing import Any
 import torch
 
 from .. import select
+from ..checks import NON_NEGATIVE, POSITIVE, UNIT, check_float
 from ..errors import NintError
 from ..ntk import error_scores, ntk_scores
 from .base import Option, Sampler, SelectionContext
@@ -86,10 +87,10 @@ class NintSampler(Sampler):
     name = "nint"
     display_name = "NINT"
     options = (
-        Option("xi", "random share of the batch (0.7)"),
-        Option("alpha", "NTK refresh period and decay length (10)"),
-        Option("lam", "NTK share decay rate (1.0)", flag="--lambda"),
-        Option("ntk_cutoff", "stop NTK scoring below this share (1e-3)"),
+        Option("xi", "random share of the batch (0.7)", allowed=UNIT),
+        Option("alpha", "NTK refresh period and decay length (10)", allowed=POSITIVE),
+        Option("lam", "NTK share decay rate (1.0)", flag="--lambda", allowed=NON_NEGATIVE),
+        Option("ntk_cutoff", "stop NTK scoring below this share (1e-3)", allowed=UNIT),
         Option("variant", "paper (default) or official", str, choices=VARIANTS),
         Option(
             "error_norm",
@@ -125,12 +126,11 @@ class NintSampler(Sampler):
         super().__init__(n_points, **options)
         if variant not in VARIANTS:
             raise NintError(f"unknown NINT variant {variant!r}; choose from {', '.join(VARIANTS)}")
-        if not 0.0 <= xi <= 1.0:
-            raise NintError(f"xi (random share) must be in [0, 1], got {xi}")
-        if alpha <= 0:
-            raise NintError(f"alpha (NTK refresh period) must be positive, got {alpha}")
-        if lam < 0:
-            raise NintError(f"lambda (NTK decay) must be non-negative, got {lam}")
+        # NaN would pass a plain comparison and silently empty the NTK part
+        check_float(xi, "xi (random share)", UNIT)
+        check_float(alpha, "alpha (NTK refresh period)", POSITIVE)
+        check_float(lam, "lambda (NTK decay)", NON_NEGATIVE)
+        check_float(ntk_cutoff, "ntk_cutoff (NTK share cut-off)", UNIT)
         error_norm = error_norm or ("l2" if variant == "paper" else "l1")
         if error_norm not in ("l1", "l2"):
             raise NintError(f"error norm must be 'l1' or 'l2', got {error_norm!r}")

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import NintError
+from ..checks import NON_NEGATIVE, POSITIVE, UNIT, check_float
 from .base import Option, Sampler, SelectionContext, StepFeedback
 from .priors import check_raster, sobel_density
 from .registry import register
@@ -70,12 +70,14 @@ class SoftMiningSampler(Sampler):
     name = "soft"
     display_name = "SoftM."
     options = (
-        Option("langevin_step", "Langevin step a on grad log loss (20)"),
-        Option("langevin_noise", "Langevin noise b (0.02)"),
-        Option("uniform_share", "share re-drawn uniformly each step (0.1)"),
-        Option("redraw_share", "lowest-loss share re-drawn from edges (0.1)"),
-        Option("correction_max", "largest correction exponent (0.6)"),
-        Option("correction_ramp", "iterations to reach it: a_t = t / ramp (1000)"),
+        Option("langevin_step", "Langevin step a on grad log loss (20)", allowed=NON_NEGATIVE),
+        Option("langevin_noise", "Langevin noise b (0.02)", allowed=NON_NEGATIVE),
+        Option("uniform_share", "share re-drawn uniformly each step (0.1)", allowed=UNIT),
+        Option("redraw_share", "lowest-loss share re-drawn from edges (0.1)", allowed=UNIT),
+        Option("correction_max", "largest correction exponent (0.6)", allowed=NON_NEGATIVE),
+        Option(
+            "correction_ramp", "iterations to reach it: a_t = t / ramp (1000)", allowed=POSITIVE
+        ),
     )
     needs_image = True
     uses = ("image prior", "loss weights", "coordinate gradients")
@@ -103,11 +105,15 @@ class SoftMiningSampler(Sampler):
         super().__init__(n_points, **options)
         image = check_raster(raster, self.name, n_points)
         self.height, self.width = image.shape[:2]
-        for label, share in (("uniform_share", uniform_share), ("redraw_share", redraw_share)):
-            if not 0.0 <= share <= 1.0:
-                raise NintError(f"soft's {label} must be in [0, 1], got {share}")
-        if correction_ramp <= 0:
-            raise NintError(f"soft's correction_ramp must be positive, got {correction_ramp}")
+        for label, value, allowed in (
+            ("uniform_share", uniform_share, UNIT),
+            ("redraw_share", redraw_share, UNIT),
+            ("langevin_step", langevin_step, NON_NEGATIVE),
+            ("langevin_noise", langevin_noise, NON_NEGATIVE),
+            ("correction_max", correction_max, NON_NEGATIVE),
+            ("correction_ramp", correction_ramp, POSITIVE),
+        ):
+            check_float(value, f"soft's {label}", allowed)
         self.langevin_step, self.langevin_noise = float(langevin_step), float(langevin_noise)
         self.uniform_share, self.redraw_share = float(uniform_share), float(redraw_share)
         self.correction_max, self.correction_ramp = float(correction_max), float(correction_ramp)

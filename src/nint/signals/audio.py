@@ -14,6 +14,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
+from ..checks import POSITIVE, check_float, check_memory
 from ..errors import NintError
 from ..metrics.audio import pesq_wb, resampling_note, si_snr, stoi
 from .base import Metric, Signal, existing_file
@@ -47,8 +48,10 @@ class AudioSignal(Signal):
         samples = np.asarray(samples, dtype=np.float64).ravel()
         if samples.size < 2:
             raise NintError(f"an audio clip needs at least 2 samples, got {samples.size}")
-        if not coord_range > 0:
-            raise NintError(f"the coordinate range must be positive, got {coord_range}")
+        check_float(coord_range, "the coordinate range", POSITIVE)
+        if not np.all(np.isfinite(samples)):
+            # float WAVs can hold NaN or inf; one of them makes the peak and every target NaN
+            raise NintError(f"audio {name!r} has non-finite samples (NaN or inf)")
         if np.all(samples == samples[0]):  # SI-SNR is undefined against a constant reference
             raise NintError("the audio clip is silent (all samples are equal)")
         peak = float(np.max(np.abs(samples)))
@@ -139,6 +142,10 @@ def load_audio(
         )
     first = int(round(start * info.samplerate))
     count = -1 if duration is None else int(round(duration * info.samplerate))
+    frames = info.frames - first if count < 0 else count
+    # float64 as read (every channel) and mixed down, then float32 coordinates, targets, a
+    # full prediction and residual
+    check_memory(frames * (8 * info.channels + 8 + 16), f"{frames} audio samples")
     try:
         data, rate = sf.read(str(path), start=first, frames=count, dtype="float64", always_2d=True)
     except (sf.SoundFileError, RuntimeError) as exc:

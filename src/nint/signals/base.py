@@ -113,7 +113,7 @@ class Signal:
 
     @property
     def eval_coords(self) -> torch.Tensor:
-        """(M, D) coordinates at which a fit is scored; ``evaluate`` and ``save_reconstruction``
+        """(M, D) coordinates at which a fit is scored; ``evaluate`` and ``reconstruction``
         receive the prediction there. The training coordinates, unless a signal is scored on
         another grid (super-resolution: trained on a downsampled image, scored at full size)."""
         return self.coords
@@ -142,7 +142,7 @@ class Signal:
         self, model: nn.Module, chunk: int | None, device: torch.device
     ) -> torch.Tensor:
         """The (M, C) prediction over ``eval_coords`` that ``evaluate`` and
-        ``save_reconstruction`` take, without gradients, ``chunk`` rows at a time. A signal with
+        ``reconstruction`` take, without gradients, ``chunk`` rows at a time. A signal with
         a large evaluation set overrides this to build its coordinates lazily."""
         return predict(model, self.eval_coords.to(device), chunk)
 

@@ -16,6 +16,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from skimage.transform import resize
 
+from ..checks import check_memory
 from ..errors import NintError
 from ..metrics.image import psnr, ssim
 from ..metrics.lpips import lpips
@@ -56,10 +57,11 @@ def parse_extent(text: str | int | tuple[int, int], what: str) -> tuple[int, int
     return value
 
 
-def to_float_array(image: Image.Image) -> np.ndarray:
+def to_float_array(image: Image.Image, name: str = "the image") -> np.ndarray:
     """(H, W, C) float32 in [0, 1], C = 1 or 3, from a Pillow image of 8 or 16 bits.
 
-    Alpha channels are dropped; palette, CMYK and other colour modes become RGB.
+    Alpha channels are dropped; palette, CMYK and other colour modes become RGB. Float images
+    (mode F, e.g. 32-bit TIFFs) with NaN or inf are refused (NintError naming ``name``).
     """
     mode = image.mode
     if mode.startswith("I;16"):
@@ -68,6 +70,9 @@ def to_float_array(image: Image.Image) -> np.ndarray:
         array = np.asarray(image, dtype=np.float32) / 65535.0
     elif mode == "F":
         array = np.asarray(image, dtype=np.float32)
+        if not np.all(np.isfinite(array)):
+            # checked before the clip below, which keeps NaN and turns inf into 0 or 1
+            raise NintError(f"{name} has non-finite pixel values (NaN or inf)")
     elif mode in ("1", "L", "LA"):
         array = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
     else:
@@ -92,7 +97,14 @@ def is_16bit_colour_png(path: Path) -> bool:
 
 def read_16bit_colour_png(path: Path) -> np.ndarray:
     """(H, W, 3) float32 in [0, 1] from a 16-bit RGB(A) PNG, full precision, alpha dropped."""
-    width, height, rows, info = png.Reader(filename=str(path)).asDirect()
+    width, height, rows, info = png.Reader(filename=str(path)).asDirect()  # rows: lazy
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit is not None and width * height > 2 * limit:
+        # the limit (and words) Pillow applies to every other image before decoding it
+        raise Image.DecompressionBombError(
+            f"Image size ({width * height} pixels) exceeds limit of {2 * limit} pixels, "
+            "could be decompression bomb DOS attack."
+        )
     planes = info["planes"]
     array = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows])
     array = array.reshape(height, width, planes)[:, :, :3]
@@ -109,6 +121,17 @@ def centre_crop(array: np.ndarray, crop: tuple[int, int] | int) -> np.ndarray:
     return array[top : top + height, left : left + width]
 
 
+def check_image_memory(width: int, height: int, channels: int, resize: bool = False) -> None:
+    """NintError when a width x height image signal cannot fit in memory (before allocating).
+
+    Per pixel: float32 coordinates (2), the image and its targets (C each), and the full
+    prediction and residual that evaluation and the residual pass hold (C each); resizing first
+    holds two float64 copies (scikit-image works in float64, then the clip).
+    """
+    per_pixel = 4 * (2 + 4 * channels) + (16 * channels if resize else 0)
+    check_memory(width * height * per_pixel, f"a {width}x{height} image")
+
+
 def resize_to(array: np.ndarray, size: tuple[int, int] | int) -> np.ndarray:
     """Resize (H, W, C) to (width, height), or so that the longer side is ``size`` (aspect kept).
 
@@ -122,6 +145,7 @@ def resize_to(array: np.ndarray, size: tuple[int, int] | int) -> np.ndarray:
         width, height = max(1, round(w * scale)), max(1, round(h * scale))
     if (height, width) == (h, w):
         return array
+    check_image_memory(width, height, array.shape[2], resize=True)
     out = resize(array, (height, width), order=3, anti_aliasing=True, preserve_range=True)
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
@@ -145,6 +169,11 @@ class ImageSignal(Signal):
             raise NintError(
                 f"image {image.shape[1]}x{image.shape[0]} is too small (SSIM needs 7x7)"
             )
+        if not np.all(np.isfinite(image)):
+            # one NaN target makes every loss and metric NaN (arrays given here directly;
+            # load_image refuses such files before its clip)
+            raise NintError(f"image {name!r} has non-finite pixel values (NaN or inf)")
+        check_image_memory(image.shape[1], image.shape[0], image.shape[2])
         self.image = np.ascontiguousarray(image, dtype=np.float32)
         self.height, self.width, channels = self.image.shape
         values = torch.from_numpy(self.image.reshape(-1, channels).copy())
@@ -211,7 +240,11 @@ def load_image(
         else:
             with Image.open(path) as image:
                 image.load()
-                array = to_float_array(image)
+                array = to_float_array(image, str(path))
+    except NintError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise NintError(f"cannot read {path}: {str(exc).rstrip('.')}") from None
     except (UnidentifiedImageError, OSError, ValueError, png.Error) as exc:
         raise NintError(f"cannot read {path} as an image ({exc.__class__.__name__})") from None
     if crop is not None:

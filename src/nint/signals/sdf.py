@@ -42,6 +42,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..checks import check_memory
 from ..errors import NintError
 from ..metrics.missing import Missing
 from ..metrics.shape import chamfer_distance, grid_axis, iou, sample_surface, zero_surface
@@ -63,6 +64,28 @@ SIGN_METHOD = (
 # points, so Chamfer differences between strategies are not sampling noise of the reference.
 _TRUTH_SAMPLES_SEED = 7_331
 _RECON_SAMPLES_SEED = 7_332
+# Bytes held per grid point: the mesh's occupancy (1), the predicted field (4), its inside mask
+# (1) and marching cubes' working arrays (about 2).
+_GRID_POINT_BYTES = 8
+# Bytes per point at the peak of drawing points and their targets: float64 samples, face draws
+# and the (P, 3, 3) triangle gather (~130), noise, distances and winding numbers (~40), libigl's
+# copies (~24); the same order bounds a Chamfer sample and its k-d tree.
+_POINT_BYTES = 200
+
+
+def check_sdf_memory(
+    points_per_iteration: int, pool_size: int, grid_resolution: int, chamfer_points: int
+) -> None:
+    """NintError, before anything is allocated, when a mesh's arrays cannot fit in memory; the
+    message names the setting that asks for the most."""
+    parts = {
+        f"--grid-resolution {grid_resolution}": grid_resolution**3 * _GRID_POINT_BYTES,
+        f"--pool-size {pool_size}": pool_size * _POINT_BYTES,
+        f"--points-per-iteration {points_per_iteration}": points_per_iteration * _POINT_BYTES,
+        f"--chamfer-points {chamfer_points}": 2 * chamfer_points * _POINT_BYTES,  # two surfaces
+    }
+    largest = max(parts, key=lambda k: parts[k])
+    check_memory(sum(parts.values()), f"{largest} (with the other mesh settings)")
 
 
 def perturbed_surface_points(
@@ -156,6 +179,7 @@ class SdfSignal(Signal):
             raise NintError(f"--grid-resolution must be at least 8, got {grid_resolution}")
         if chamfer_points < 1:
             raise NintError(f"--chamfer-points must be at least 1, got {chamfer_points}")
+        check_sdf_memory(points_per_iteration, pool_size, grid_resolution, chamfer_points)
         self.vertices, self.centre, self.scale = normalise(vertices, faces)
         self.faces = np.asarray(faces, dtype=np.int64)
         self.points_per_iteration = int(points_per_iteration)
