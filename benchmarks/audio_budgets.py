@@ -1,7 +1,7 @@
-"""Audio fitting under training-clock budgets, the seed's Table 6 on one clip.
+"""Audio fitting under training-clock budgets, the paper's Table 6 on one clip.
 
 Fits the first 2 s of LibriSpeech 121-121726-0000 with Stand., Unif., INT and NINT (B = 20 %) in
-one run and prints SI-SNR / STOI / PESQ at each budget. The seed's budgets are 3, 10 and 15 s on
+one run and prints SI-SNR / STOI / PESQ at each budget. The paper's budgets are 3, 10 and 15 s on
 a GPU; on a CPU they are multiplied by --scale (10 by default). Each strategy is fitted once, up
 to the largest budget, and evaluated every --eval-every-seconds of training clock; the value at a
 budget is the first evaluation at or past it (at most one iteration later).
@@ -36,7 +36,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clip", type=Path, default=CLIP)
     ap.add_argument("--duration", type=float, default=2.0, help="seconds of audio from the start")
-    ap.add_argument("--scale", type=float, default=10.0, help="CPU budget = seed budget x scale")
+    ap.add_argument("--scale", type=float, default=10.0, help="CPU budget = paper budget x scale")
     ap.add_argument("--eval-every-seconds", type=float, default=5.0)
     ap.add_argument("--strategies", default="standard,uniform,int,nint")
     ap.add_argument("--step", action="store_true", help="add the step-scheduler variants")
@@ -92,7 +92,7 @@ def main() -> None:
     caption = (
         f"{args.clip.name}, first {args.duration:g} s at {signal.rate} Hz; SIREN 5x256, time in "
         f"[-{signal.coord_range:g}, {signal.coord_range:g}], first omega_0 30, Adam 1e-4, "
-        f"B = 20 %; budgets = seed's 3/10/15 s x {args.scale:g} of training clock; evaluation "
+        f"B = 20 %; budgets = the paper's 3/10/15 s x {args.scale:g} of training clock; evaluation "
         f"every {args.eval_every_seconds:g} s off the clock; (step) = INT's step scheduler; "
         f"(residual every M) = the approximate opt-in residual_every=M (selection changed); "
         f"— = metric missing (see the run's summary.json)."

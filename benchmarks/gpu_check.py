@@ -12,7 +12,7 @@ time; what it finished before then stays in the report, which says which parts r
 were cut.
 
 - tests: tests/test_cuda.py (the tests marked ``cuda``) under pytest;
-- audio: the first LibriSpeech utterance, whole, at the seed's budgets of 3, 10 and 15 s of
+- audio: the first LibriSpeech utterance, whole, at the paper's budgets of 3, 10 and 15 s of
   training clock (Table 6): Stand., NINT, INT, Unif., EVOS; SI-SNR, STOI, PESQ;
 - image: a 512 x 512 centre crop of Kodak kodim05 fitted until 35 dB: Stand., NINT, INT, Unif.,
   EVOS, Soft Mining, NINT with residual_every=4 and NINT compiled; seconds and iterations to 30 and
@@ -58,7 +58,7 @@ DATA = {
 }
 PART_TITLES = {
     "tests": "Correctness: the CUDA tests",
-    "audio": "Audio claim: LibriSpeech at the seed's budgets",
+    "audio": "Audio claim: LibriSpeech at the paper's budgets",
     "image": "Image claim: a Kodak crop to 30 and 35 dB",
     "scale": "Scale: the largest image in the budget",
 }

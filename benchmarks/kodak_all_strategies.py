@@ -1,4 +1,4 @@
-"""All eight strategies of the seed on a 256 x 256 Kodak crop, one training-clock budget each.
+"""All eight strategies of the paper on a 256 x 256 Kodak crop, one training-clock budget each.
 
 Stand., Unif., INT, EVOS, SoftM., Expan., EGRA and NINT run one after the other in this one
 process, from the same initial weights, for the same training-clock budget. The table gives PSNR

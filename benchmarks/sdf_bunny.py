@@ -1,4 +1,4 @@
-"""3D SDF on the Stanford Bunny, the seed's Table 7 on one shape: Stand., Unif., INT and NINT.
+"""3D SDF on the Stanford Bunny, the paper's Table 7 on one shape: Stand., Unif., INT and NINT.
 
 The mesh is loaded once (its target pool and reference occupancy are shared by every strategy);
 each strategy is fitted once up to the largest checkpoint, with the same model initialisation,

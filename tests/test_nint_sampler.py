@@ -1,4 +1,4 @@
-"""NINT's selection: the official variant's counts (METHOD.md section 3) and the paper variant."""
+"""NINT's selection: the official variant's counts (docs/method.md section 3); the paper variant."""
 
 import math
 
@@ -30,7 +30,7 @@ class FakeContext(SelectionContext):
         return self._kr
 
 
-# (first t, last t, n_ntk, n_err, n_rand) for N = 262,144 and B = 0.2 N, from METHOD.md section 3
+# (first t, last t, n_ntk, n_err, n_rand) for N = 262,144, B = 0.2 N (docs/method.md section 3)
 OFFICIAL_TABLE = [
     (0, 18, 5786, 9942, 36700),
     (19, 28, 2128, 13599, 36701),

@@ -1,4 +1,4 @@
-"""The sampler contract (DESIGN.md), run over every registered sampler and several settings."""
+"""The sampler contract (docs/samplers.md), run over every registered sampler and setting."""
 
 import pytest
 import torch

@@ -410,7 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "bench",
-        help="run one of the seed's experiments (resumable) and write its table and figure",
+        help="run one of the paper's experiments (resumable) and write its table and figure",
     )
     p.add_argument("experiment", help=f"one of {', '.join(EXPERIMENTS)}")
     p.add_argument(
@@ -422,7 +422,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--preset",
         choices=("paper", "cpu"),
-        help="the seed's settings, or scaled for a 2-core CPU (default: paper with CUDA, else cpu)",
+        help="the paper's settings, or scaled for a 2-core CPU (default: paper with CUDA, "
+        "else cpu)",
     )
     p.add_argument(
         "--limit", type=_at_least_one, help="fit only the first N signals of the data set"

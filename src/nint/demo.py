@@ -1,4 +1,4 @@
-"""``nint demo``: every strategy of the seed on a photograph bundled with scikit-image.
+"""``nint demo``: every strategy of the paper on a photograph bundled with scikit-image.
 
 No input needed: the photo ships inside the scikit-image wheel. Every strategy (Stand., Unif.,
 INT, EVOS, SoftM., Expan., EGRA and NINT, or the ones asked for) gets the same budget of

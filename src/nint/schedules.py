@@ -1,4 +1,4 @@
-"""Batch-ratio schedulers and sampling intervals shared by every sampler (METHOD.md section 4).
+"""Batch-ratio schedulers and sampling intervals shared by every sampler (docs/method.md section 4).
 
 Both are pure functions of training progress p = t / T in [0, 1]: with an iteration budget t and T
 count iterations, with a wall-clock budget they are seconds of the training clock.
@@ -62,12 +62,12 @@ def sampling_interval(
     """How many iterations a selected subset is kept at progress p.
 
     - dense: 1 (select every iteration)
-    - dense2: ``dense2_every`` (2 in the seed's definition; the released code used 5)
+    - dense2: ``dense2_every`` (2 in the paper's definition; the released code used 5)
     - incremental: 1 during the first 25 % of training, then ``stages`` equal stages with
       intervals max_interval/stages * (1, 2, ..., stages) = 10, 20, 30, 40, 50
     - decremental: the mirror image, 50, 40, 30, 20, 10 over the first 75 %, then 1.
       Deviation: the released code's decremental runs 40, 30, 20, 10, 1 before its dense quarter;
-      we follow METHOD.md's "mirror image" so that both schedules span the same intervals.
+      we follow docs/method.md's "mirror image" so that both schedules span the same intervals.
     """
     p = min(max(progress, 0.0), 1.0)
     unit = max_interval // stages

@@ -1,4 +1,4 @@
-"""``nint bench``: the seed's experiments as data, run locally or on Ray, reported as its tables.
+"""``nint bench``: the paper's experiments as data, run locally or on Ray, reported as its tables.
 
 from nint.experiments import run_bench
 run_bench("audio", data="test-clean", out="runs/bench-audio", preset="cpu")
@@ -28,7 +28,7 @@ def caption(
     holds; the count comes from the runs, never from the preset's text."""
     preset = get_preset(experiment, preset_name)
     lines = [
-        f"{experiment.title} (the seed's {experiment.seed_ref}); preset `{preset_name}`; "
+        f"{experiment.title} (the paper's {experiment.paper_ref}); preset `{preset_name}`; "
         f"mean ± std over {len(signals)} signal(s); best mean in bold; "
         + (
             "underlined: `step` batch-ratio scheduler; "
@@ -38,7 +38,7 @@ def caption(
         + "— = missing in a run (not reached, or not computable)."
     ]
     if preset.factors:
-        lines.append("Scaled from the seed: " + "; ".join(preset.factors) + ".")
+        lines.append("Scaled from the paper: " + "; ".join(preset.factors) + ".")
     order = "corpus order" if experiment.data == "librispeech" else "sorted by name"
     which = (
         f"all {available}"

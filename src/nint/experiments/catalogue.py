@@ -1,7 +1,7 @@
-"""The seed's experiments (its sections 6-10), each as an ``Experiment``.
+"""The paper's experiments (its sections 6-10), each as an ``Experiment``.
 
-``paper`` uses the seed's settings; ``cpu`` scales them by the stated factors so that a 2-core
-CPU finishes each experiment in under an hour. Where the seed is silent (image sizes of its
+``paper`` uses the paper's settings; ``cpu`` scales them by the stated factors so that a 2-core
+CPU finishes each experiment in under an hour. Where the paper is silent (image sizes of its
 image tables), the choice is named in the preset's factors and in docs/experiments.md.
 """
 
@@ -13,7 +13,7 @@ STEP = (("scheduler", "step"),)
 
 
 def _with_step(labels_and_names: tuple[tuple[str, str], ...]) -> tuple[Variant, ...]:
-    """The seed's Tables 6 and 7: each strategy, then the sampling ones again with ``step``."""
+    """The paper's Tables 6 and 7: each strategy, then the sampling ones again with ``step``."""
     plain = tuple(Variant(label, name) for label, name in labels_and_names)
     stepped = tuple(
         Variant(label, name, STEP, underline=True)
@@ -32,7 +32,7 @@ IMAGE_METRICS = (
 AUDIO = Experiment(
     name="audio",
     title="Audio fitting: SI-SNR / STOI / PESQ at fixed training times",
-    seed_ref="Table 6 (Figure 6)",
+    paper_ref="Table 6 (Figure 6)",
     data="librispeech",
     variants=_with_step(
         (
@@ -57,7 +57,7 @@ AUDIO = Experiment(
             limit=1,
             load=(("duration", 2.0),),
             factors=(
-                "budgets x10 (the seed's 3 / 10 / 15 s on a GPU)",
+                "budgets x10 (the paper's 3 / 10 / 15 s on a GPU)",
                 "first 2 s of each utterance",
             ),
         ),
@@ -67,7 +67,7 @@ AUDIO = Experiment(
 SDF = Experiment(
     name="sdf",
     title="3D shapes: IoU and Chamfer distance at fixed iterations",
-    seed_ref="Table 7 (Figure 7)",
+    paper_ref="Table 7 (Figure 7)",
     data="meshes",
     variants=_with_step(
         (
@@ -91,8 +91,8 @@ SDF = Experiment(
             limit=1,
             load=(("points_per_iteration", 25000), ("pool_size", 500000)),
             factors=(
-                "500 and 1000 iterations (the seed: 500 to 10k)",
-                "25,000 points per iteration (the seed: 50,000) from a pool of 500k",
+                "500 and 1000 iterations (the paper: 500 to 10k)",
+                "25,000 points per iteration (the paper: 50,000) from a pool of 500k",
                 "IoU on a 128^3 grid",
             ),
         ),
@@ -102,7 +102,7 @@ SDF = Experiment(
 ABLATION = Experiment(
     name="ablation",
     title="NINT ablation: iterations and seconds to PSNR / SSIM / LPIPS targets",
-    seed_ref="Table 8",
+    paper_ref="Table 8",
     data="images",
     variants=(
         Variant("Stand.", "standard"),
@@ -132,7 +132,7 @@ ABLATION = Experiment(
             cap=5000,
             eval_every=10,
             load=(("size", 512),),
-            factors=("images resized to 512 px on the longer side (the seed does not say)",),
+            factors=("images resized to 512 px on the longer side (the paper does not say)",),
         ),
         "cpu": Preset(
             cap=1500,
@@ -150,7 +150,7 @@ ABLATION = Experiment(
 LARGE = Experiment(
     name="large",
     title="Large images: metrics at a fixed iteration and seconds to 30 dB",
-    seed_ref="Table 10 (Figure 10)",
+    paper_ref="Table 10 (Figure 10)",
     data="images",
     variants=(
         Variant("Stand.", "standard"),
@@ -175,7 +175,7 @@ LARGE = Experiment(
             limit=1,
             load=(("crop", 512),),
             factors=(
-                "512 x 512 centre crop (a quarter of the seed's pixels)",
+                "512 x 512 centre crop (a quarter of the paper's pixels)",
                 "200 iterations instead of 1000",
             ),
         ),
@@ -185,7 +185,7 @@ LARGE = Experiment(
 SUPERRES = Experiment(
     name="superres",
     title="Super-resolution x2: full-size metrics at a fixed iteration and seconds to 20 dB",
-    seed_ref="Table 9 (Figure 9)",
+    paper_ref="Table 9 (Figure 9)",
     data="images",
     variants=(
         Variant("Stand.", "standard"),
@@ -210,7 +210,7 @@ SUPERRES = Experiment(
             eval_every=10,
             limit=2,
             load=(("crop", 256),),
-            factors=("256 x 256 centre crops trained at 128 x 128 (the seed: 512 -> 256)",),
+            factors=("256 x 256 centre crops trained at 128 x 128 (the paper: 512 -> 256)",),
         ),
     },
 )
@@ -218,7 +218,7 @@ SUPERRES = Experiment(
 IMAGE = Experiment(
     name="image",
     title="Image fitting: metrics after a fixed training time",
-    seed_ref="Figure 8",
+    paper_ref="Figure 8",
     data="images",
     variants=(
         Variant("Stand.", "standard"),
@@ -241,7 +241,7 @@ IMAGE = Experiment(
     },
 )
 
-#: name -> experiment, in the seed's order
+#: name -> experiment, in the paper's order
 EXPERIMENTS: dict[str, Experiment] = {
     e.name: e for e in (AUDIO, SDF, ABLATION, SUPERRES, LARGE, IMAGE)
 }

@@ -1,6 +1,6 @@
 """The figure of each experiment, drawn from the runs' reconstruction files.
 
-- audio (the seed's Figure 6): mel spectrogram and waveform of the ground truth and of every row's
+- audio (the paper's Figure 6): mel spectrogram and waveform of the ground truth and of every row's
   reconstruction of the first utterance, side by side.
 - images (Figures 8-10): for up to three images, the ground truth and every row's reconstruction,
   cropped to the central quarter so that detail is visible at print size.

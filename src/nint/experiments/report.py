@@ -1,4 +1,4 @@
-"""Run folders of an experiment -> the seed's table (Markdown and CSV) and its figure.
+"""Run folders of an experiment -> the paper's table (Markdown and CSV) and its figure.
 
 Numbers come only from the runs' ``summary.json`` and ``history.csv``; nothing is recomputed. A
 cell is the mean over the data set's signals, with the standard deviation when there are several;

@@ -1,8 +1,8 @@
-"""The seed's experiments as data: which signals, which strategies with which settings, which
+"""The paper's experiments as data: which signals, which strategies with which settings, which
 budgets and metrics, and how the presets scale them.
 
 An ``Experiment`` holds no code of its own: the runner (``runner.py``) turns it into independent
-fits, and the report (``report.py``) turns their run folders into the seed's table and figure.
+fits, and the report (``report.py``) turns their run folders into the paper's table and figure.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ class Variant:
     """One row of a table: a strategy with its settings.
 
     Attributes:
-        label: the row's name as in the seed ("NINT", "B = 40%", "Incremental").
+        label: the row's name as in the paper ("NINT", "B = 40%", "Incremental").
         strategy: a registered strategy name.
         options: sampler options, as (name, value) pairs.
-        underline: the seed underlines the rows that use the ``step`` batch-ratio scheduler.
+        underline: the paper underlines the rows that use the ``step`` batch-ratio scheduler.
     """
 
     label: str
@@ -84,7 +84,7 @@ class Preset:
         load: options for the signal loader (crop, size, duration, grid resolution, ...).
         cap: for threshold tables, the iteration budget of each fit.
         eval_every: evaluation cadence in iterations (iteration budgets).
-        factors: how this preset departs from the seed, printed in the table's caption.
+        factors: how this preset departs from the paper, printed in the table's caption.
     """
 
     checkpoints: tuple[float, ...] = ()
@@ -97,12 +97,12 @@ class Preset:
 
 @dataclass(frozen=True)
 class Experiment:
-    """One of the seed's tables (and its figure), as data.
+    """One of the paper's tables (and its figure), as data.
 
     Attributes:
         name: the command-line name ("audio", "sdf", "ablation", ...).
         title: the table's title.
-        seed_ref: where it is in the seed ("Table 6").
+        paper_ref: where it is in the paper ("Table 6").
         data: the kind of data set: "librispeech", "images" or "meshes".
         variants: the table's rows.
         metrics: the metrics tabled at each checkpoint (layout "checkpoints").
@@ -118,7 +118,7 @@ class Experiment:
 
     name: str
     title: str
-    seed_ref: str
+    paper_ref: str
     data: str
     variants: tuple[Variant, ...]
     metrics: tuple[Metric, ...]

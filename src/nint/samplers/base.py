@@ -185,7 +185,7 @@ class Sampler:
         ratio: starting batch ratio r_0 in (0, 1].
         scheduler: "constant", "linear" or "step".
         interval: "dense", "dense2", "incremental" or "decremental".
-        dense2_every: the period of "dense2" (2 in the seed; the released code used 5).
+        dense2_every: the period of "dense2" (2 in the paper; the released code used 5).
         seed: seeds the sampler's own generator.
     """
 

@@ -1,10 +1,10 @@
-"""EVOS (Zhang et al., CVPR 2025), run as the NINT seed runs it: crossover disabled.
+"""EVOS (Zhang et al., CVPR 2025), run as the NINT paper runs it: crossover disabled.
 
 Each selection takes the top (r_t - r_0 / 2) N coordinates by *fitness*, the squared error from a
 full no-grad forward, plus a "mutation" share of r_0 N / 2 coordinates drawn uniformly from the
 rest, redrawn at every selection. Fitness is re-evaluated every int(100 - 50 p) iterations
 (p = training progress) and cached in between, so most iterations pay for no full forward.
-No Laplacian crossover and no Laplacian loss term (METHOD.md section 5).
+No Laplacian crossover and no Laplacian loss term (docs/method.md section 5).
 
 For images the crossover can be switched on (``crossover=True``, ``--evos-crossover``): fitness
 becomes the public code's "add" crossover, e + lambda (Lap(gray f) - Lap(gray y))^2 per pixel
@@ -13,8 +13,8 @@ wrong rank higher. Its Laplacian loss term (cross-frequency supervision) stays o
 prediction at every step, which would charge EVOS a full forward per iteration.
 
 Deviation from the public EVOS code: there a fitness iteration trains on *all* coordinates (the
-full forward is the training forward); here, as METHOD.md describes, fitness comes from a no-grad
-full forward and every iteration trains on the selected subset.
+full forward is the training forward); here, as docs/method.md describes, fitness comes from a
+no-grad full forward and every iteration trains on the selected subset.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ The prior is computed once, from the image alone, so the strategy never pays for
 
 Choice where the public code leaves a gap: its image version takes all anchors and
 (B - anchor_ratio) N random pixels, so the anchor share must be below the batch ratio; its NeRF
-port uses an anchor area of 0.25. We default to anchor_ratio = r_0 / 2 (0.1 at the seed's
+port uses an anchor area of 0.25. We default to anchor_ratio = r_0 / 2 (0.1 at the paper's
 B = 20 %), so that the random half keeps covering the whole image. The NeRF port's anchor/source
 loss re-weighting is not part of the image version and is not applied.
 """
@@ -37,7 +37,7 @@ class ExpansiveSampler(Sampler):
     options = (Option("anchor_ratio", "edge anchors' share (half the ratio)", allowed=OPEN_UNIT),)
     needs_image = True
     uses = ("image prior",)
-    _state_attrs = Sampler._state_attrs + ("anchors", "_anchor_mask")  # trimmed by the seed
+    _state_attrs = Sampler._state_attrs + ("anchors", "_anchor_mask")  # trimmed at random (seeded)
 
     def __init__(
         self,

@@ -13,7 +13,7 @@ computed. Two variants:
 - ``paper`` (default): the formulas above with t the iteration, the error ranked by the L2 norm
   over channels, n_ntk = floor(s_t k), n_random = round(xi k), the error part the rest, and cached
   *scores* re-ranked at every selection. Once s_t < cut-off the NTK part is empty.
-- ``official``: the released code's exact counts (METHOD.md section 3). A counter c starts at 1
+- ``official``: the released code's exact counts (docs/method.md section 3). A counter c starts at 1
   and grows by one per selection; at c = 1 and whenever c is a multiple of alpha the share is reset
   to (1 - xi) exp(floor(-lambda c / alpha)), so the first window already uses 0.3 / e. Counts are
   n_ntk = floor(s k), n_error = floor((1 - xi - s) k), n_random = the rest; the error part ranks by

@@ -26,7 +26,7 @@ def check_raster(raster: np.ndarray | None, strategy: str, n_points: int) -> np.
     if raster is None:
         raise NintError(
             f"strategy {strategy!r} needs an image (a pixel grid and its content prior); "
-            "it is not defined for audio or 3D shapes, as in the seed"
+            "it is not defined for audio or 3D shapes, as in the paper"
         )
     if raster.ndim != 3 or raster.shape[2] not in (1, 3):
         raise NintError(f"an image raster must be H x W x 1 or 3, got shape {raster.shape}")

@@ -16,10 +16,10 @@ c * L, with L the member's squared error (mean over channels) and the importance
 |.|_1 the mean absolute error over channels, the clamp's bounds taken over the population; c
 enters the loss as a constant (no gradient through it).
 
-Corrected form (METHOD.md, issue 5): the public code multiplies its per-point loss by c in place
-and then divides the position gradient by c times that already-corrected loss, so c appears twice
-in the drift; here g is the gradient of the mean of c L divided by c L, i.e. grad log L / k, the
-drift the method intends. The 1 / k of the batch mean is kept, as in the public code, so a = 20
+Corrected form (docs/method.md section 5): the public code multiplies its per-point loss by c in
+place and then divides the position gradient by c times that already-corrected loss, so c appears
+twice in the drift; here g is the gradient of the mean of c L divided by c L, i.e. grad log L / k,
+the drift the method intends. The 1 / k of the batch mean is kept, as in the public code, so a = 20
 keeps its meaning.
 
 Choices for our sampler contract: members that round to the same pixel are trained on once, with

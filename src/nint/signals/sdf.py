@@ -1,4 +1,4 @@
-"""3D shapes: a triangle mesh as a signed distance field (the seed's section 7).
+"""3D shapes: a triangle mesh as a signed distance field (the paper's section 7).
 
 Frame. The mesh's bounding box is centred and scaled so that its longest side spans
 [-0.45, 0.45]; the field is fitted and evaluated on the domain [-0.5, 0.5]^3 (BACON's layout, also
@@ -7,12 +7,12 @@ used by INT). ``describe()`` records the centre and scale: a file point p sits a
 
 Training points (BACON-style). Points are drawn area-weighted on the surface; half are moved by
 Laplace noise of *scale* 0.1 per axis ("coarse"), half by Laplace noise of scale 0.001 ("fine").
-The seed calls these "variance 0.1 / 0.001", but BACON's code, which the seed follows, uses the
+The paper calls these "variance 0.1 / 0.001", but BACON's code, which the paper follows, uses the
 numbers as the Laplace scale b (variance 2 b^2); nint does the same. Perturbed points are not
 clipped to the domain: the field is defined everywhere. Targets are exact signed distances
 (negative inside, see ``nint.signals.mesh``).
 
-Fresh points. The seed draws a fresh set of 50,000 points every iteration. Exact targets for a set
+Fresh points. The paper draws a fresh set of 50,000 points every iteration. Exact targets for a set
 cost ~0.5 s on the full bunny (more than a training step on a CPU), so by default nint computes
 them once for a *pool* of ``pool_size`` points (1,000,000: half coarse, half fine), off the
 training clock, and every iteration draws its set from the pool without replacement (half from
@@ -137,7 +137,7 @@ class SdfSignal(Signal):
         name: a label (the file stem).
         points_per_iteration: n, the size of each iteration's set (50,000).
         pool_size: points with precomputed targets (1,000,000); 0: exact targets every iteration.
-        grid_resolution: R of the evaluation grid (128; the seed's protocol uses a finer one).
+        grid_resolution: R of the evaluation grid (128; the paper's protocol uses a finer one).
         chamfer_points: points sampled on each surface for Chamfer (100,000).
         seed: seeds the pool (the per-iteration draws use the fit's generator).
     """
@@ -152,8 +152,8 @@ class SdfSignal(Signal):
     # 0.978 (0.950 / 0.970 / 0.953 at iteration 100).
     default_first_omega_0 = 30.0
     fresh_points = True
-    default_ratio = 0.4  # the seed's B = 40 % of each fresh set
-    default_eval_at = (500, 1000, 2000, 5000, 10000)  # the seed's Table 7 columns
+    default_ratio = 0.4  # the paper's B = 40 % of each fresh set
+    default_eval_at = (500, 1000, 2000, 5000, 10000)  # the paper's Table 7 columns
 
     def __init__(
         self,

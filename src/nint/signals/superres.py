@@ -1,4 +1,4 @@
-"""Super-resolution (the seed's section 9): fit a downsampled image, score it at full size.
+"""Super-resolution (the paper's section 9): fit a downsampled image, score it at full size.
 
 The network is trained on the image reduced by ``factor`` (anti-aliased cubic resampling) and
 evaluated on the full-resolution grid against the original, so the metrics measure how well the
@@ -26,7 +26,7 @@ class SuperResSignal(ImageSignal):
 
     Attributes:
         high: (H, W, C) the full-resolution original.
-        factor: the downsampling factor (2 in the seed).
+        factor: the downsampling factor (2 in the paper).
     """
 
     metrics = (
