@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import signal as signals
 import subprocess
 import sys
@@ -710,16 +709,6 @@ def launch(name: str, plan: Plan, args: argparse.Namespace, parts_dir: Path) -> 
     return Outcome(name, cap, wall, status, failures, section or "(nothing finished)")
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def package_versions() -> str:
     found = []
     for package in ("soundfile", "pystoi", "pesq", "pytest", "numpy", "scipy", "scikit-image"):
@@ -759,7 +748,7 @@ def stamp(plan: Plan) -> list[str]:
     return [
         f"- date: {env['date']}",
         f"- GPU: {gpu}",
-        f"- CPU: {cpu_model()}, {os.cpu_count()} cores, {env['torch_threads']} torch threads",
+        f"- CPU: {env['cpu_model']}, {os.cpu_count()} cores, {env['torch_threads']} torch threads",
         f"- Python {env['python']} on {env['platform']}",
         f"- packages: {package_versions()}",
         f"- nint {nint.__version__} from {Path(nint.__file__).parent}, commit {commit()}",

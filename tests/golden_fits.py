@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import platform
 import sys
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -30,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest import synthetic_image  # noqa: E402
 
 from nint import fit  # noqa: E402
+from nint.report.environment import cpu_model  # noqa: E402
 from nint.samplers import Sampler  # noqa: E402
 from nint.signals import AudioSignal, ImageSignal, SdfSignal, SuperResSignal  # noqa: E402
 
@@ -147,17 +147,7 @@ def fingerprint(case: str) -> dict[str, Any]:
 
 
 def machine() -> dict[str, str]:
-    return {"processor": _cpu_model(), "torch": torch.__version__}
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
+    return {"processor": cpu_model(), "torch": torch.__version__}
 
 
 def main() -> None:
