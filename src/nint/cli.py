@@ -14,7 +14,9 @@ from typing import Any, NoReturn
 
 from .checks import NON_NEGATIVE, POSITIVE, Range, check_device, check_seed
 from .errors import NintError
+from .options import Option
 from .samplers import SAMPLERS, Sampler, check_strategy, declared_options, sampler_options
+from .signals import MODALITIES, load_signal
 
 
 class _Parser(argparse.ArgumentParser):
@@ -149,6 +151,22 @@ def _chunk(text: str) -> int | None | str:
     return value or None
 
 
+def _add_option(group: Any, option: Option, help: str) -> None:
+    """The flag of one declared option: a checked number, a switch, or a typed value."""
+    if option.allowed is not None:
+        group.add_argument(
+            option.cli_flag, dest=option.name, type=_number(option.allowed), help=help
+        )
+    elif option.type is bool:
+        group.add_argument(
+            option.cli_flag, dest=option.name, action="store_const", const=True, help=help
+        )
+    else:
+        group.add_argument(
+            option.cli_flag, dest=option.name, type=option.type, choices=option.choices, help=help
+        )
+
+
 def _add_sampler_options(p: argparse.ArgumentParser) -> None:
     """One flag per declared strategy option (``Sampler.options``), grouped by the strategy
     that declares it first; an option several strategies take lists them in its help."""
@@ -174,22 +192,7 @@ def _add_sampler_options(p: argparse.ArgumentParser) -> None:
                 if len(who) in (1, len(SAMPLERS))
                 else f"{option.help} [{', '.join(who)}]"
             )
-            if option.allowed is not None:
-                g.add_argument(
-                    option.cli_flag, dest=option.name, type=_number(option.allowed), help=help
-                )
-            elif option.type is bool:
-                g.add_argument(
-                    option.cli_flag, dest=option.name, action="store_const", const=True, help=help
-                )
-            else:
-                g.add_argument(
-                    option.cli_flag,
-                    dest=option.name,
-                    type=option.type,
-                    choices=option.choices,
-                    help=help,
-                )
+            _add_option(g, option, help)
 
 
 def sampler_kwargs(args: argparse.Namespace, strategy: str) -> dict[str, Any]:
@@ -236,7 +239,6 @@ def _fit_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_fit(args: argparse.Namespace) -> int:
     from .report.run_folder import check_out
     from .settings import check_budget
-    from .signals import load_signal
     from .train import fit
 
     check_strategy(args.strategy)
@@ -247,15 +249,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     check_out(out, args.overwrite)
     signal = load_signal(
         args.signal,
-        size=args.size,
-        crop=args.crop,
-        start=args.start,
-        duration=args.duration,
-        coord_range=args.coord_range,
-        points_per_iteration=args.points_per_iteration,
-        pool_size=args.pool_size,
-        grid_resolution=args.grid_resolution,
-        chamfer_points=args.chamfer_points,
+        **{o.name: getattr(args, o.name) for m in MODALITIES.values() for o in m.options},
     )
     try:
         result = fit(signal, args.strategy, progress=not args.quiet, **kwargs, **options)
@@ -359,29 +353,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strategy", default="nint", help=f"one of {', '.join(SAMPLERS)} (nint)")
     p.add_argument("--out", help="run folder (default runs/<name>-<strategy>)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
-    g = p.add_argument_group("images")
-    g.add_argument("--size", help="resize to N (longer side) or WxH, after --crop")
-    g.add_argument("--crop", help="centre crop N x N or WxH, before --size")
-    g = p.add_argument_group("audio")
-    g.add_argument("--start", type=_NON_NEGATIVE, help="segment start in seconds (0)")
-    g.add_argument("--duration", type=_POSITIVE, help="segment length in seconds (to the end)")
-    g.add_argument(
-        "--coord-range",
-        type=_POSITIVE,
-        help="time coordinates span [-R, R] (100; first omega_0 30)",
-    )
-    g = p.add_argument_group("meshes (signed distance fields)")
-    g.add_argument(
-        "--points-per-iteration", type=int, help="training points drawn each iteration (50000)"
-    )
-    g.add_argument(
-        "--pool-size",
-        type=int,
-        help="points whose exact signed distances are computed once, before training, and "
-        "drawn from each iteration (1000000); 0: exact targets for fresh points every iteration",
-    )
-    g.add_argument("--grid-resolution", type=int, help="R of the R^3 IoU/marching-cubes grid (128)")
-    g.add_argument("--chamfer-points", type=int, help="points sampled per surface (100000)")
+    for modality in MODALITIES.values():
+        g = p.add_argument_group(f"{modality.label} files")
+        for option in modality.options:
+            _add_option(g, option, option.help)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_sampler_options(p)
     _add_training_options(p)

@@ -7,6 +7,7 @@ image tables), the choice is named in the preset's factors and in docs/experimen
 
 from __future__ import annotations
 
+from ..signals import load_superres
 from .spec import Experiment, Metric, Preset, Threshold, Variant
 
 STEP = (("scheduler", "step"),)
@@ -197,7 +198,7 @@ SUPERRES = Experiment(
     unit="iterations",
     layout="checkpoints",
     thresholds=(Threshold("psnr", 20, "s to PSNR 20"),),
-    signal_kind="superres",
+    loader=load_superres,
     presets={
         "paper": Preset(
             checkpoints=(1000,),

@@ -135,13 +135,11 @@ def budget(experiment: Experiment, preset: Preset) -> dict[str, Any]:
 
 
 def load_run_signal(experiment: Experiment, preset: Preset, path: str):
-    """The signal of one run: the data file through the loader with the preset's options
-    (for ``superres`` experiments: trained downsampled, scored at full size)."""
-    from ..signals import load_signal, load_superres
+    """The signal of one run: the data file through the experiment's loader (default
+    ``load_signal``, by the file's modality) with the preset's options."""
+    from ..signals import load_signal
 
-    if experiment.signal_kind == "superres":
-        return load_superres(path, **dict(preset.load))
-    return load_signal(path, **dict(preset.load))
+    return (experiment.loader or load_signal)(path, **dict(preset.load))
 
 
 def execute(spec: RunSpec, progress: bool = False) -> str:

@@ -8,6 +8,7 @@ fits, and the report (``report.py``) turns their run folders into the paper's ta
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,7 +113,8 @@ class Experiment:
         thresholds: the targets of a "thresholds" table, or extra time-to-target columns of a
             "checkpoints" table (Tables 9 and 10).
         presets: "paper" and "cpu".
-        signal_kind: how a data file becomes a signal ("plain" or "superres").
+        loader: how a data file becomes a signal, when not by ``nint.load_signal`` (Table 9:
+            ``load_superres``, trained downsampled and scored at full size).
         fit: extra ``nint.fit`` keyword arguments shared by every run.
     """
 
@@ -126,7 +128,7 @@ class Experiment:
     layout: str
     presets: dict[str, Preset]
     thresholds: tuple[Threshold, ...] = ()
-    signal_kind: str = "plain"
+    loader: Callable[..., Any] | None = None
     fit: tuple[tuple[str, Any], ...] = field(default=())
 
     def __post_init__(self) -> None:

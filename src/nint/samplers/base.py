@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import inspect
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -20,10 +19,11 @@ import torch
 from torch import nn
 
 from .. import select
-from ..checks import RATIO, Range, check_float, check_seed
+from ..checks import RATIO, check_float, check_seed
 from ..errors import NintError
 from ..models import predict
 from ..ntk import kernel_residual_product
+from ..options import Option
 from ..schedules import (
     INTERVALS,
     SCHEDULERS,
@@ -142,33 +142,6 @@ class StepFeedback:
     indices: torch.Tensor
     errors: torch.Tensor
     coord_grad: torch.Tensor | None = None
-
-
-@dataclass(frozen=True)
-class Option:
-    """One option of a strategy, declared once beside it: the command line, ``nint strategies``
-    and the docs take its flag and help from here.
-
-    Attributes:
-        name: the sampler's keyword argument.
-        help: one line for ``--help``, ending with the default in parentheses.
-        type: parses the command-line text (``bool``: a flag without a value that sets True).
-        flag: the command-line flag, when it is not "--" + the name with dashes.
-        choices: the allowed values, for options that name a variant.
-        allowed: for a number, the finite range it must lie in (checked at parsing, so NaN,
-            inf and out-of-range values end the command before anything runs).
-    """
-
-    name: str
-    help: str
-    type: Callable[[str], Any] = float
-    flag: str = ""
-    choices: tuple[str, ...] | None = None
-    allowed: Range | None = None
-
-    @property
-    def cli_flag(self) -> str:
-        return self.flag or "--" + self.name.replace("_", "-")
 
 
 class Sampler:

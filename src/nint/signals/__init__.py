@@ -2,33 +2,48 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import NintError
-from .audio import AUDIO_SUFFIXES, AudioSignal, load_audio
+from ..options import Option
+from .audio import AUDIO_OPTIONS, AUDIO_SUFFIXES, AudioSignal, load_audio
 from .base import Signal
-from .image import ImageSignal, load_image
+from .image import IMAGE_OPTIONS, ImageSignal, load_image
 from .librispeech import Utterance, list_utterances, load_utterances
 from .mesh import MESH_SUFFIXES
-from .sdf import SdfSignal, load_mesh
+from .sdf import MESH_OPTIONS, SdfSignal, load_mesh
 from .superres import SuperResSignal, load_superres
 
-_OPTION_FLAGS = {
-    "size": "--size",
-    "crop": "--crop",
-    "start": "--start",
-    "duration": "--duration",
-    "coord_range": "--coord-range",
-    "points_per_iteration": "--points-per-iteration",
-    "pool_size": "--pool-size",
-    "grid_resolution": "--grid-resolution",
-    "chamfer_points": "--chamfer-points",
-}
-_LOADERS = {
-    "audio": (load_audio, ("start", "duration", "coord_range")),
-    "image": (load_image, ("size", "crop")),
-    "sdf": (load_mesh, ("points_per_iteration", "pool_size", "grid_resolution", "chamfer_points")),
+
+@dataclass(frozen=True)
+class Modality:
+    """A kind of signal file, declared once: which files it reads, its loader and the loader's
+    options (from which the command line's flags follow).
+
+    Attributes:
+        name: the signals' ``modality`` ("image", "audio", "sdf").
+        label: how files of this kind are named in messages and ``--help`` ("mesh").
+        suffixes: the file endings it reads; empty for the fallback (images: whatever Pillow
+            reads).
+        loader: path, **options -> Signal.
+        options: the loader's options.
+    """
+
+    name: str
+    label: str
+    suffixes: frozenset[str]
+    loader: Callable[..., Signal]
+    options: tuple[Option, ...]
+
+
+#: every modality a file can be; the one without suffixes (images) takes every other file
+MODALITIES: dict[str, Modality] = {
+    "image": Modality("image", "image", frozenset(), load_image, IMAGE_OPTIONS),
+    "audio": Modality("audio", "audio", AUDIO_SUFFIXES, load_audio, AUDIO_OPTIONS),
+    "sdf": Modality("sdf", "mesh", MESH_SUFFIXES, load_mesh, MESH_OPTIONS),
 }
 
 
@@ -36,34 +51,39 @@ def modality_of(path: str | Path) -> str:
     """'audio' for .wav/.flac/.ogg files, 'sdf' for .ply/.obj/.off/.stl meshes, 'image' for
     everything else (read by Pillow)."""
     suffix = Path(path).suffix.lower()
-    if suffix in AUDIO_SUFFIXES:
-        return "audio"
-    return "sdf" if suffix in MESH_SUFFIXES else "image"
+    for modality in MODALITIES.values():
+        if suffix in modality.suffixes:
+            return modality.name
+    return next(m.name for m in MODALITIES.values() if not m.suffixes)
 
 
 def load_signal(path: str | Path, **options: Any) -> Signal:
     """Read a signal file, choosing the loader by extension.
 
-    ``options`` are the loader's: ``size``, ``crop`` for images; ``start``, ``duration``,
-    ``coord_range`` for audio; ``points_per_iteration``, ``pool_size``, ``grid_resolution``,
-    ``chamfer_points`` for meshes. Options left None are ignored; one that does not apply to the
-    file's modality is an error.
+    ``options`` are the loader's (``MODALITIES[...].options``): ``size``, ``crop`` for images;
+    ``start``, ``duration``, ``coord_range`` for audio; ``points_per_iteration``, ``pool_size``,
+    ``grid_resolution``, ``chamfer_points`` for meshes. Options left None are ignored; one that
+    does not apply to the file's modality is an error.
     """
-    modality = modality_of(path)
-    loader, accepted = _LOADERS[modality]
+    modality = MODALITIES[modality_of(path)]
+    accepted = {option.name for option in modality.options}
+    flags = {o.name: o.cli_flag for m in MODALITIES.values() for o in m.options}
     given = {k: v for k, v in options.items() if v is not None}
     for key in given:
         if key not in accepted:
-            flag = _OPTION_FLAGS.get(key, key)
-            kind = "mesh" if modality == "sdf" else modality
-            raise NintError(f"{flag} does not apply to {kind} files ({Path(path).name})")
-    return loader(path, **given)
+            raise NintError(
+                f"{flags.get(key, key)} does not apply to {modality.label} files "
+                f"({Path(path).name})"
+            )
+    return modality.loader(path, **given)
 
 
 __all__ = [
     "AUDIO_SUFFIXES",
     "AudioSignal",
     "ImageSignal",
+    "MODALITIES",
+    "Modality",
     "MESH_SUFFIXES",
     "SdfSignal",
     "Signal",

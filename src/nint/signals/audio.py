@@ -14,9 +14,10 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from ..checks import POSITIVE, check_float, check_memory
+from ..checks import NON_NEGATIVE, POSITIVE, check_float, check_memory
 from ..errors import NintError
 from ..metrics.audio import pesq_wb, resampling_note, si_snr, stoi
+from ..options import Option
 from .base import Metric, Signal, existing_file
 
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".oga"})
@@ -101,6 +102,16 @@ class AudioSignal(Signal):
             "peak": self.peak,
             "normalisation": "samples divided by peak |x|",
         }
+
+
+#: ``load_audio``'s options, as the command line offers them
+AUDIO_OPTIONS = (
+    Option("start", "segment start in seconds (0)", allowed=NON_NEGATIVE),
+    Option("duration", "segment length in seconds (to the end)", allowed=POSITIVE),
+    Option(
+        "coord_range", "time coordinates span [-R, R] (100; first omega_0 30)", allowed=POSITIVE
+    ),
+)
 
 
 def load_audio(

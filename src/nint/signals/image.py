@@ -20,6 +20,7 @@ from ..checks import check_memory
 from ..errors import NintError
 from ..metrics.image import psnr, ssim
 from ..metrics.lpips import lpips
+from ..options import Option
 from .base import Metric, Signal, existing_file
 
 
@@ -215,6 +216,13 @@ def save_png(array: np.ndarray, path: Path) -> None:
     """Write (H, W, C) floats in [0, 1] as an 8-bit PNG."""
     data = np.round(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8)
     Image.fromarray(data[:, :, 0] if data.shape[2] == 1 else data).save(path)
+
+
+#: ``load_image``'s options, as the command line offers them
+IMAGE_OPTIONS = (
+    Option("size", "resize to N (longer side) or WxH, after --crop", str),
+    Option("crop", "centre crop N x N or WxH, before --size", str),
+)
 
 
 def load_image(

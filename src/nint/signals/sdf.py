@@ -47,6 +47,7 @@ from ..errors import NintError
 from ..metrics.missing import Missing
 from ..metrics.shape import chamfer_distance, grid_axis, iou, sample_surface, zero_surface
 from ..models import predict
+from ..options import Option
 from .base import Metric, Signal
 from .mesh import HALF_EXTENT, normalise, read_mesh, signed_distance, winding_sign
 
@@ -341,6 +342,20 @@ class SdfSignal(Signal):
             "occupancy_seconds": self.occupancy_seconds,
             "chamfer_points": self.chamfer_points,
         }
+
+
+#: ``load_mesh``'s options, as the command line offers them
+MESH_OPTIONS = (
+    Option("points_per_iteration", "training points drawn each iteration (50000)", int),
+    Option(
+        "pool_size",
+        "points whose exact signed distances are computed once, before training, and drawn "
+        "from each iteration (1000000); 0: exact targets for fresh points every iteration",
+        int,
+    ),
+    Option("grid_resolution", "R of the R^3 IoU/marching-cubes grid (128)", int),
+    Option("chamfer_points", "points sampled per surface (100000)", int),
+)
 
 
 def load_mesh(
