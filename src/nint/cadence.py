@@ -21,17 +21,12 @@ class Budget:
 
     def progress(self, step: int, train_seconds: float) -> float:
         """Training progress t / T in [0, 1]: the further along of the two budgets."""
-        return progress_of(step, train_seconds, self.iterations, self.seconds)
-
-
-def progress_of(step: int, train_seconds: float, iterations: int | None, seconds: float | None):
-    """Training progress t / T in [0, 1]: the further along of the two budgets."""
-    fractions = [0.0]
-    if iterations is not None:
-        fractions.append(step / iterations)
-    if seconds is not None:
-        fractions.append(train_seconds / seconds)
-    return min(max(fractions), 1.0)
+        fractions = [0.0]
+        if self.iterations is not None:
+            fractions.append(step / self.iterations)
+        if self.seconds is not None:
+            fractions.append(train_seconds / self.seconds)
+        return min(max(fractions), 1.0)
 
 
 class EvalCadence:

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 #: the evaluation cadence when neither the caller nor the signal names one
 DEFAULT_EVAL_EVERY = 10
+#: the chunk-size settings: residual pass, training step, NTK product, evaluation
+CHUNK_KEYS = ("forward_chunk", "train_chunk", "ntk_chunk_size", "eval_chunk")
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ class FitSettings:
         object.__setattr__(self, "eval_at", check_eval_at(self.eval_at))
         check_float(self.lr, "the learning rate", POSITIVE)
         check_seed(self.seed)
-        for key in ("forward_chunk", "train_chunk", "ntk_chunk_size", "eval_chunk"):
+        for key in CHUNK_KEYS:
             check_chunk(key, getattr(self, key))
 
     @classmethod
@@ -125,18 +127,26 @@ class FitSettings:
         return replace(self, **changes)
 
     def chunks(self, device: torch.device) -> dict[str, int | None]:
-        """The four chunk sizes with "auto" resolved for ``device``."""
-        return resolve_chunks(
-            device,
-            forward_chunk=self.forward_chunk,
-            train_chunk=self.train_chunk,
-            ntk_chunk_size=self.ntk_chunk_size,
-            eval_chunk=self.eval_chunk,
-        )
+        """The four chunk sizes with "auto" resolved for ``device``: cache-sized on a CPU (8192,
+        NTK 4096), one pass elsewhere."""
+        resolved: dict[str, int | None] = {}
+        for key in CHUNK_KEYS:
+            value = getattr(self, key)
+            if value == "auto":
+                cpu_size = 4096 if key == "ntk_chunk_size" else 8192
+                value = cpu_size if device.type == "cpu" else None
+            resolved[key] = value
+        return resolved
 
-    def config(self, device: torch.device, world_size: int, fresh_points: bool) -> dict[str, Any]:
-        """The settings part of a run's config.json (the signal, sampler and model are added by
-        ``fit``)."""
+    def config(
+        self,
+        device: torch.device,
+        chunks: dict[str, int | None],
+        world_size: int,
+        fresh_points: bool,
+    ) -> dict[str, Any]:
+        """The settings part of a run's config.json, with the resolved ``chunks`` (the signal,
+        sampler and model are added by ``fit``)."""
         return {
             "budget": {"iterations": self.iterations, "seconds": self.seconds},
             "eval_every": self.eval_every,
@@ -147,7 +157,7 @@ class FitSettings:
             "optimizer": "Adam",
             "seed": self.seed,
             "device": str(device),
-            **self.chunks(device),
+            **chunks,
             "stop_at": self.stop_at,
             "world_size": world_size,
             "residual_every": self.residual_every,
@@ -185,19 +195,6 @@ def check_chunk(key: str, value: int | None | str) -> None:
     ):
         return
     raise NintError(f"{key} must be a positive integer, None or 'auto', got {value!r}")
-
-
-def resolve_chunks(device: torch.device, **chunks: int | None | str) -> dict[str, int | None]:
-    """Replace "auto" chunk sizes: cache-sized on a CPU (8192, NTK 4096), one pass elsewhere."""
-    resolved: dict[str, int | None] = {}
-    for key, value in chunks.items():
-        check_chunk(key, value)
-        if value == "auto":
-            cpu_size = 4096 if key == "ntk_chunk_size" else 8192
-            resolved[key] = cpu_size if device.type == "cpu" else None
-        else:
-            resolved[key] = value  # type: ignore[assignment]
-    return resolved
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:

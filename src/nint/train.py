@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import torch
@@ -117,10 +117,10 @@ class Recorder:
 
     def __init__(
         self, signal: Signal, model: nn.Module, sampler: Sampler, timer: PartTimer,
-        settings: FitSettings, chunk: int | None, device: torch.device,
+        stop_at: dict[str, float] | None, chunk: int | None, device: torch.device,
     ) -> None:  # fmt: skip
         self.signal, self.model, self.sampler, self.timer = signal, model, sampler, timer
-        self.stop_at = settings.stop_at or {}
+        self.stop_at = stop_at or {}
         self.chunk, self.device = chunk, device
         self.history: list[dict[str, float]] = []
         self.prediction = torch.empty(0)
@@ -197,7 +197,7 @@ def fit(
     if settings is None:
         settings, sampler_options = FitSettings.split(options)
     else:
-        both = sorted(set(options) & set(FitSettings.__dataclass_fields__))
+        both = sorted(set(options) & {f.name for f in fields(FitSettings)})
         if both:
             raise NintError(f"give {', '.join(both)} in settings or as options, not both")
         sampler_options = options
@@ -341,9 +341,11 @@ def _prepare(
         "signal": signal.describe(),
         "sampler": sampler.config(),
         "model": {"class": type(model).__name__, **getattr(model, "hparams", {})},
-        **settings.config(device, comm.world, fresh),
+        **settings.config(device, chunks, comm.world, fresh),
     }
-    recorder = Recorder(signal, model, sampler, timer, settings, chunks["eval_chunk"], device)
+    recorder = Recorder(
+        signal, model, sampler, timer, settings.stop_at, chunks["eval_chunk"], device
+    )
     return _Run(
         signal, settings, sampler, model, net, optimizer, timer, comm, device, chunks, coords,
         targets, fresh, data_generator, stale, budget, cadence, recorder, config, compile_seconds,
