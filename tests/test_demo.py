@@ -1,3 +1,5 @@
+import json
+
 from nint.cli import main
 from nint.samplers import BUILT_IN, SAMPLERS
 
@@ -16,15 +18,21 @@ def test_demo_writes_table_plot_and_runs(tmp_path, capsys):
         "Expan.",
         "EGRA",
         "NINT",
+        "INT (fast)",
+        "NINT (fast)",
         "s to 30 dB",
     ):
         assert label in printed
     assert (out / "psnr_vs_time.png").stat().st_size > 0
     assert (out / "psnr_vs_iteration.png").stat().st_size > 0
     table = (out / "table.md").read_text()
-    assert table.count("\n| ") >= 9  # header, rule and eight rows
+    assert table.count("\n| ") >= 11  # header, rule, eight rows and two fast rows
     for name in [n for n, cls in SAMPLERS.items() if cls.__module__.split(".")[-1] in BUILT_IN]:
         assert (out / name / "summary.json").exists()
+    for name in ("int-fast", "nint-fast"):
+        config = json.loads((out / name / "config.json").read_text())
+        assert config["sampler"]["selection"] == "fast"
+    assert json.loads((out / "nint" / "config.json").read_text())["sampler"]["selection"] == "exact"
     assert main(args) == 2  # the folder now exists
     assert "already exists" in capsys.readouterr().err
 

@@ -21,6 +21,9 @@ CASES = [(name, s) for name in SAMPLERS for s in SETTINGS] + [
     ("nint", {"variant": "official", "ratio": 0.3, "interval": "decremental"}),
     ("evos", {"crossover": True}),
     ("expansive", {"ratio": 0.3, "anchor_ratio": 0.05}),
+    ("nint", {"selection": "fast"}),
+    ("nint", {"selection": "fast", "ratio": 0.1, "interval": "dense2", "precision": "float32"}),
+    ("int", {"selection": "fast", "candidates": 1.5, "refresh_every": 2}),
 ]
 N_SIDE, STEPS, TOTAL = 20, 6, 10
 

@@ -2,7 +2,9 @@
 
 No input needed: the photo ships inside the scikit-image wheel. Every strategy (Stand., Unif.,
 INT, EVOS, SoftM., Expan., EGRA and NINT, or the ones asked for) gets the same budget of
-training-clock seconds; the table and the PSNR-vs-time plot land in the output folder.
+training-clock seconds; the table and the PSNR-vs-time plot land in the output folder. A strategy
+that offers the opt-in fast selection (INT, NINT; ``nint.fast_selection``) gets a second row with
+it, "NINT (fast)", right after its exact row.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from pathlib import Path
 import numpy as np
 from skimage import data as skdata
 
-from .compare import compare
+from .compare import Entry, compare
 from .errors import NintError
 from .report.run_folder import check_out
 from .result import FitResult
-from .samplers import SAMPLERS, check_strategy
+from .samplers import SAMPLERS, check_strategy, display_name
+from .samplers.registry import declared_options
 from .signals.image import ImageSignal, resize_to
 
 # Samples that ship inside the scikit-image wheel (the others are downloaded on first use).
@@ -61,6 +64,17 @@ def result_row(label: str, result: FitResult) -> list[object]:
     ]
 
 
+def demo_entries(strategies: tuple[str, ...]) -> list[Entry]:
+    """One entry per strategy, plus "<name> (fast)" after each strategy offering the fast mode."""
+    entries = []
+    for name in strategies:
+        entries.append(Entry(name))
+        if any(option.name == "selection" for option in declared_options(SAMPLERS[name])):
+            label = f"{display_name(name)} (fast)"
+            entries.append(Entry(name, {"selection": "fast"}, label=label, folder=f"{name}-fast"))
+    return entries
+
+
 def run_demo(
     out: Path,
     seconds: float = 20.0,
@@ -71,8 +85,9 @@ def run_demo(
     progress: bool = True,
     strategies: tuple[str, ...] | None = None,
 ) -> dict[str, FitResult]:
-    """Fit the bundled photo with each strategy (default: every registered one); write runs,
-    table and plots to ``out``. Returns the results by strategy name, in that order."""
+    """Fit the bundled photo with each strategy (default: every registered one) and the fast
+    variants (``demo_entries``); write runs, table and plots to ``out``. Returns the results by
+    run folder name ("nint", "nint-fast", ...), in the order fitted."""
     if strategies is None:
         strategies = tuple(SAMPLERS)
     if not seconds > 0:
@@ -84,9 +99,10 @@ def run_demo(
     check_out(out, overwrite)
     signal = bundled_image(image, size)
     print(f"nint demo: {image} at {signal.width}x{signal.height}, {seconds:g} s of training each")
+    entries = demo_entries(strategies)
     comparison = compare(
         signal,
-        strategies,
+        entries,
         out,
         announce="  fitting with {label} ...",
         seconds=seconds,
@@ -99,7 +115,9 @@ def run_demo(
         f"strategy, SIREN 5x256, Adam 1e-4, B = 20 %. INT and NINT pay for a no-grad pass over "
         f"all pixels at every iteration (EVOS every 50-100; `residual` in each summary.json); "
         f"on a CPU that pass costs more than a 20 % training step, which is why the iteration "
-        "counts tell a different story from the seconds."
+        "counts tell a different story from the seconds. (fast) = the opt-in approximate "
+        "selection='fast' (re-measured candidates, reduced precision where native; not the "
+        "paper's exact method; docs/deviations.md)."
     )
     comparison.write(
         HEADER,
@@ -109,4 +127,4 @@ def run_demo(
         thresholds=(25.0, 30.0),
     )
     print(f"runs, table.md, psnr_vs_time.png and psnr_vs_iteration.png are in {out}/")
-    return dict(zip(strategies, comparison.results.values(), strict=True))
+    return {entry.folder: result for entry, result in comparison}

@@ -368,6 +368,8 @@ def _stale_residuals(signal: Signal, sampler: Sampler, every: int) -> StaleResid
     if every == 1:
         return None
     stale = StaleResiduals(every)
+    if getattr(sampler, "fast", None) is not None:
+        raise NintError("residual_every and selection='fast' are two approximations: pick one")
     if "residual" not in sampler.uses:
         raise NintError(
             f"residual_every applies to strategies that use the residual pass; "
@@ -408,7 +410,7 @@ def _summary(run: _Run, step: int) -> dict[str, Any]:
     summary["compile_seconds"] = run.compile_seconds
     if settings.compile:
         summary["compile_eager_calls"] = dict(run.net.eager_calls)
-    summary["notes"].extend(run.notes)
+    summary["notes"].extend(run.sampler.notes() + run.notes)
     if settings.eval_at:
         # the metrics at each requested checkpoint, as the paper's tables report them
         summary["at_iterations"] = {

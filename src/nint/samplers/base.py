@@ -84,14 +84,29 @@ class SelectionContext:
         self.shard = shard
         self.stale = stale
         self._residual: torch.Tensor | None = None
+        self._reduced_residual: torch.Tensor | None = None
+        self._reduced: tuple[nn.Module, torch.Tensor] | None = None
 
     @property
     def n_points(self) -> int:
         """N, the number of coordinates of the whole signal (all shards)."""
         return self.coords.shape[0] if self.shard is None else self.shard.n_points
 
-    def residual(self) -> torch.Tensor:
-        """(N, C) residual f(x) - y over all coordinates, from one no-grad forward (cached)."""
+    def residual(self, dtype: torch.dtype | None = None) -> torch.Tensor:
+        """(N, C) residual f(x) - y over all coordinates, from one no-grad forward (cached).
+
+        Args:
+            dtype: run the forward in this precision (the fast selection's bfloat16,
+                ``nint.fast_selection``); the residual is still returned in the targets' dtype.
+                None or the model's own dtype: the exact pass.
+        """
+        if self._reduces(dtype):
+            if self._reduced_residual is None:
+                with self.timer.measure("residual"):
+                    model, coords = self._reduced_model(dtype)
+                    prediction = predict(model, coords, self.forward_chunk)
+                    self._reduced_residual = prediction.to(self.targets.dtype) - self.targets
+            return self._reduced_residual
         if self._residual is None:
             if self.stale is None:
                 self._residual = self._full_residual()
@@ -103,8 +118,46 @@ class SelectionContext:
         with self.timer.measure("residual"):
             return predict(self.model, self.coords, self.forward_chunk) - self.targets
 
-    def kernel_residual(self, residual: torch.Tensor) -> torch.Tensor:
-        """(N, C) NTK-weighted residual K r at the current weights (exact, chunked)."""
+    def residual_at(self, rows: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+        """(k, C) residual of the coordinates ``rows`` (k,) at the current weights, from a
+        no-grad forward over those rows only (the fast selection's candidates); ``dtype`` as for
+        ``residual``. Not for sharded fits: ``rows`` index this context's coordinates."""
+        with self.timer.measure("residual"):
+            if self._reduces(dtype):
+                model, coords = self._reduced_model(dtype)
+            else:
+                model, coords = self.model, self.coords
+            prediction = predict(model, coords[rows], self.forward_chunk)
+            return prediction.to(self.targets.dtype) - self.targets[rows]
+
+    def _reduces(self, dtype: torch.dtype | None) -> bool:
+        return dtype is not None and dtype != self.coords.dtype
+
+    def _reduced_model(self, dtype: torch.dtype) -> tuple[nn.Module, torch.Tensor]:
+        """A copy of the model and the coordinates in ``dtype``, made once per selection (the
+        optimiser keeps stepping the float32 weights; this copy only scores)."""
+        if self._reduced is None:
+            # a compiled model's passes are compiled for float32: copy the SIREN it wraps
+            base = getattr(self.model, "siren", self.model)
+            self._reduced = (copy.deepcopy(base).to(dtype), self.coords.to(dtype))
+        return self._reduced
+
+    def kernel_residual(
+        self, residual: torch.Tensor, dtype: torch.dtype | None = None
+    ) -> torch.Tensor:
+        """(N, C) NTK-weighted residual K r at the current weights (exact, chunked).
+
+        Args:
+            dtype: compute the VJP and JVP in this precision (the fast selection's bfloat16);
+                K r is returned in the residual's dtype. None: the exact product.
+        """
+        if self._reduces(dtype):
+            with self.timer.measure("ntk"):
+                model, coords = self._reduced_model(dtype)
+                product = kernel_residual_product(
+                    model, coords, residual.to(dtype), self.ntk_chunk_size
+                )
+                return product.to(residual.dtype)
         with self.timer.measure("ntk"):
             return kernel_residual_product(
                 self.model,
@@ -263,6 +316,11 @@ class Sampler:
     def observe(self, feedback: StepFeedback) -> None:
         """Receive the training step's errors (and coordinate gradients), for ``wants_feedback``
         samplers such as Soft Mining, whose next positions follow the last step's gradients."""
+
+    def notes(self) -> list[str]:
+        """Lines for the run summary's notes: what this fit's selection did that a reader of the
+        table should know (e.g. the approximate fast selection). None by default."""
+        return []
 
     def config(self) -> dict[str, Any]:
         """The resolved settings, as written to a run's config."""

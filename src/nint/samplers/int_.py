@@ -7,6 +7,8 @@ from typing import Any
 import torch
 
 from ..errors import NintError
+from ..fast_selection import OPTIONS as FAST_OPTIONS
+from ..fast_selection import check_fast_options
 from ..ntk import error_scores
 from .base import Option, Sampler, SelectionContext
 from .registry import register
@@ -19,6 +21,10 @@ class IntSampler(Sampler):
     Args:
         error_norm: "l1" (default, as INT's released code sums absolute errors over channels)
             or "l2".
+        selection: "exact" (default) or "fast": the top k among ``candidates`` x k coordinates
+            with the largest last-measured errors, re-measured at the current weights, in
+            reduced ``precision`` where native, with a full pass every ``refresh_every``
+            selections (``nint.fast_selection``; an approximation, not INT's method).
         **options: the common sampler options (ratio, scheduler, interval, dense2_every, seed).
     """
 
@@ -31,20 +37,43 @@ class IntSampler(Sampler):
             str,
             choices=("l1", "l2"),
         ),
+        *FAST_OPTIONS,
     )
     shardable = True
     uses = ("residual",)
+    _state_attrs = Sampler._state_attrs + ("fast",)
 
-    def __init__(self, n_points: int, *, error_norm: str = "l1", **options: Any) -> None:
+    def __init__(
+        self,
+        n_points: int,
+        *,
+        error_norm: str = "l1",
+        selection: str = "exact",
+        candidates: float | None = None,
+        refresh_every: int | None = None,
+        precision: str | None = None,
+        **options: Any,
+    ) -> None:
         super().__init__(n_points, **options)
         if error_norm not in ("l1", "l2"):
             raise NintError(f"error norm must be 'l1' or 'l2', got {error_norm!r}")
         self.error_norm = error_norm
+        self.fast = check_fast_options(selection, candidates, refresh_every, precision)
+        if self.fast is not None:
+            self.shardable = False  # the candidates index one process's coordinates
 
     def choose(self, step: int, k: int, ctx: SelectionContext) -> torch.Tensor:
-        idx = ctx.top_k(error_scores(ctx.residual(), self.error_norm), k)
+        if self.fast is None:
+            idx = ctx.top_k(error_scores(ctx.residual(), self.error_norm), k)
+        else:
+            idx = self.fast.error_part(ctx, k, self.error_norm)
         self.parts = {"error": idx}
         return idx
 
+    def notes(self) -> list[str]:
+        return [] if self.fast is None else [self.fast.note("int")]
+
     def config(self) -> dict[str, Any]:
-        return {**super().config(), "error_norm": self.error_norm}
+        config = {**super().config(), "error_norm": self.error_norm}
+        config["selection"] = "exact" if self.fast is None else "fast"
+        return config | ({} if self.fast is None else self.fast.config())

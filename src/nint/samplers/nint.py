@@ -22,6 +22,11 @@ computed. Two variants:
   Deviations from the released code: randomness comes from the sampler's own generator instead of
   the global RNG, and the residual pass never builds an autograd graph.
 
+``selection="fast"`` (paper variant only) keeps the three parts and their counts but takes the
+error part from re-measured candidates, runs the passes in reduced precision where native and
+raises the default NTK cut-off to 0.02 (``nint.fast_selection``); an approximation, not the
+paper's method.
+
 On signals whose coordinates are redrawn every iteration (3D shapes, ``ctx.fresh``) nothing cached
 per index describes the new points, so both variants score anew at every selection while the NTK
 share is above the cut-off (about the first 6 alpha iterations): more NTK products than on a fixed
@@ -38,8 +43,10 @@ import torch
 from .. import select
 from ..checks import NON_NEGATIVE, POSITIVE, UNIT, check_float
 from ..errors import NintError
+from ..fast_selection import FAST_NTK_CUTOFF, check_fast_options
+from ..fast_selection import OPTIONS as FAST_OPTIONS
 from ..ntk import error_scores, ntk_scores
-from .base import Option, Sampler, SelectionContext
+from .base import Option, Sampler, SelectionContext, StepFeedback
 from .registry import register
 
 VARIANTS = ("paper", "official")
@@ -81,6 +88,8 @@ class NintSampler(Sampler):
         ntk_cutoff: below this share the NTK scores are no longer computed (1e-3).
         variant: "paper" or "official" (see the module docstring).
         error_norm: norm over channels for the error part; default "l2" (paper), "l1" (official).
+        selection, candidates, refresh_every, precision: the opt-in fast mode
+            (``nint.fast_selection``); "exact" (default) is the paper's method.
         **options: the common sampler options (ratio=0.2, scheduler, interval, dense2_every, seed).
     """
 
@@ -90,7 +99,7 @@ class NintSampler(Sampler):
         Option("xi", "random share of the batch (0.7)", allowed=UNIT),
         Option("alpha", "NTK refresh period and decay length (10)", allowed=POSITIVE),
         Option("lam", "NTK share decay rate (1.0)", flag="--lambda", allowed=NON_NEGATIVE),
-        Option("ntk_cutoff", "stop NTK scoring below this share (1e-3)", allowed=UNIT),
+        Option("ntk_cutoff", "stop NTK scoring below this share (1e-3; fast 0.02)", allowed=UNIT),
         Option("variant", "paper (default) or official", str, choices=VARIANTS),
         Option(
             "error_norm",
@@ -98,10 +107,12 @@ class NintSampler(Sampler):
             str,
             choices=("l1", "l2"),
         ),
+        *FAST_OPTIONS,
     )
     shardable = True
     uses = ("residual", "ntk")
     _state_attrs = Sampler._state_attrs + (
+        "fast",
         "_scores",
         "_scores_step",
         "_cached_ntk",
@@ -118,14 +129,26 @@ class NintSampler(Sampler):
         xi: float = 0.7,
         alpha: float = 10,
         lam: float = 1.0,
-        ntk_cutoff: float = 1e-3,
+        ntk_cutoff: float | None = None,
         variant: str = "paper",
         error_norm: str | None = None,
+        selection: str = "exact",
+        candidates: float | None = None,
+        refresh_every: int | None = None,
+        precision: str | None = None,
         **options: Any,
     ) -> None:
         super().__init__(n_points, **options)
         if variant not in VARIANTS:
             raise NintError(f"unknown NINT variant {variant!r}; choose from {', '.join(VARIANTS)}")
+        self.fast = check_fast_options(selection, candidates, refresh_every, precision)
+        if self.fast is not None:
+            if variant != "paper":
+                raise NintError("selection='fast' builds on the paper variant, not 'official'")
+            self.shardable = False  # the candidates index one process's coordinates
+            self.wants_feedback = True  # the uniform part's training errors patch the estimate
+        if ntk_cutoff is None:
+            ntk_cutoff = 1e-3 if self.fast is None else FAST_NTK_CUTOFF
         # NaN would pass a plain comparison and silently empty the NTK part
         check_float(xi, "xi (random share)", UNIT)
         check_float(alpha, "alpha (NTK refresh period)", POSITIVE)
@@ -150,6 +173,8 @@ class NintSampler(Sampler):
         self.last_counts: tuple[int, int, int] = (0, 0, 0)
 
     def choose(self, step: int, k: int, ctx: SelectionContext) -> torch.Tensor:
+        if self.fast is not None:
+            return self._choose_fast(step, k, ctx)
         residual = ctx.residual()
         if self.variant == "paper":
             ntk_idx, counts = self._paper_ntk_part(step, k, ctx, residual)
@@ -165,6 +190,40 @@ class NintSampler(Sampler):
         self.parts = {"ntk": ntk_idx, "error": err_idx, "random": rand_idx}
         self.last_counts = (ntk_idx.numel(), err_idx.numel(), rand_idx.numel())
         return torch.cat([ntk_idx, err_idx, rand_idx])
+
+    def _choose_fast(self, step: int, k: int, ctx: SelectionContext) -> torch.Tensor:
+        """The paper variant's three parts with the fast mode's error part and NTK product."""
+        fast = self.fast
+        assert fast is not None
+        share = paper_ntk_share(step, self.xi, self.alpha, self.lam)
+        n_ntk, n_err, n_rand = paper_counts(k, share, self.xi, self.ntk_cutoff)
+        ntk_idx = torch.empty(0, dtype=torch.long, device=ctx.coords.device)
+        if n_ntk:
+            if self._scores is None or ctx.fresh or step - self._scores_step >= self.alpha:
+                residual = fast.full_residual(ctx, self.error_norm)
+                self._scores = ntk_scores(fast.kernel_residual(ctx, residual))
+                self._scores_step = step
+            ntk_idx = ctx.top_k(self._scores, n_ntk)
+        taken = select.mask_of(ntk_idx, self.n_points)
+        err_idx = fast.error_part(ctx, n_err, self.error_norm, exclude=taken)
+        taken[err_idx] = True
+        rand_idx = select.uniform(
+            self.n_points, n_rand, self.generator, exclude=taken, device=ctx.coords.device
+        )
+        self.parts = {"ntk": ntk_idx, "error": err_idx, "random": rand_idx}
+        self.last_counts = (ntk_idx.numel(), err_idx.numel(), rand_idx.numel())
+        return torch.cat([ntk_idx, err_idx, rand_idx])
+
+    def observe(self, feedback: StepFeedback) -> None:
+        """Fast mode: the uniform part's training errors patch the error estimate (the uniform
+        part is the last ``n_random`` rows of every selection)."""
+        n_rand = self.last_counts[2]
+        if self.fast is not None and n_rand:
+            rows = slice(feedback.indices.numel() - n_rand, None)
+            self.fast.observe(feedback.indices[rows], feedback.errors[rows], self.error_norm)
+
+    def notes(self) -> list[str]:
+        return [] if self.fast is None else [self.fast.note("nint")]
 
     def _paper_ntk_part(
         self, step: int, k: int, ctx: SelectionContext, residual: torch.Tensor
@@ -211,4 +270,6 @@ class NintSampler(Sampler):
             "lambda": self.lam,
             "ntk_cutoff": self.ntk_cutoff,
             "error_norm": self.error_norm,
+            "selection": "exact" if self.fast is None else "fast",
+            **({} if self.fast is None else self.fast.config()),
         }
