@@ -21,6 +21,7 @@ from torch import nn
 from .. import select
 from ..checks import RATIO, check_float, check_seed
 from ..errors import NintError
+from ..fast_selection import reduced_copy
 from ..models import predict
 from ..ntk import kernel_residual_product
 from ..options import Option
@@ -134,12 +135,11 @@ class SelectionContext:
         return dtype is not None and dtype != self.coords.dtype
 
     def _reduced_model(self, dtype: torch.dtype) -> tuple[nn.Module, torch.Tensor]:
-        """A copy of the model and the coordinates in ``dtype``, made once per selection (the
-        optimiser keeps stepping the float32 weights; this copy only scores)."""
+        """A copy of the model in ``dtype`` and its inputs (``fast_selection.reduced_copy``), made
+        once per selection (the optimiser keeps stepping the float32 weights; this only scores)."""
         if self._reduced is None:
-            # a compiled model's passes are compiled for float32: copy the SIREN it wraps
-            base = getattr(self.model, "siren", self.model)
-            self._reduced = (copy.deepcopy(base).to(dtype), self.coords.to(dtype))
+            model, cast = reduced_copy(self.model, dtype)
+            self._reduced = (model, self.coords.to(dtype) if cast else self.coords)
         return self._reduced
 
     def kernel_residual(

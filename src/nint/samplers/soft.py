@@ -20,7 +20,8 @@ Corrected form (docs/method.md section 5): the public code multiplies its per-po
 place and then divides the position gradient by c times that already-corrected loss, so c appears
 twice in the drift; here g is the gradient of the mean of c L divided by c L, i.e. grad log L / k,
 the drift the method intends. The 1 / k of the batch mean is kept, as in the public code, so a = 20
-keeps its meaning.
+keeps its meaning. ``drift="released"`` restores the public code's double correction (drift
+divided by c^2 L), so that both can be measured side by side (benchmarks/fast_selection.py).
 
 Choices for our sampler contract: members that round to the same pixel are trained on once, with
 their multiplicity in the loss weight (the loss equals the population mean exactly), so a
@@ -37,6 +38,7 @@ import numpy as np
 import torch
 
 from ..checks import NON_NEGATIVE, POSITIVE, UNIT, check_float
+from ..errors import NintError
 from .base import Option, Sampler, SelectionContext, StepFeedback
 from .priors import check_raster, sobel_density
 from .registry import register
@@ -63,6 +65,9 @@ def correction_weights(
     return torch.minimum(c.clamp(min=0.2), upper)
 
 
+DRIFTS = ("corrected", "released")
+
+
 @register
 class SoftMiningSampler(Sampler):
     """Langevin-moved sample positions on log-loss with an importance-corrected loss."""
@@ -78,7 +83,11 @@ class SoftMiningSampler(Sampler):
         Option(
             "correction_ramp", "iterations to reach it: a_t = t / ramp (1000)", allowed=POSITIVE
         ),
-    )
+        Option(
+            "drift", "corrected (default) or released (the public code's c twice)", str,
+            choices=DRIFTS,
+        ),
+    )  # fmt: skip
     needs_image = True
     uses = ("image prior", "loss weights", "coordinate gradients")
     reweights = True
@@ -100,9 +109,13 @@ class SoftMiningSampler(Sampler):
         redraw_share: float = 0.1,
         correction_max: float = 0.6,
         correction_ramp: float = 1000.0,
+        drift: str = "corrected",
         **options: Any,
     ) -> None:
         super().__init__(n_points, **options)
+        if drift not in DRIFTS:
+            raise NintError(f"unknown Soft Mining drift {drift!r}; choose from {', '.join(DRIFTS)}")
+        self.drift = drift
         image = check_raster(raster, self.name, n_points)
         self.height, self.width = image.shape[:2]
         for label, value, allowed in (
@@ -214,7 +227,9 @@ class SoftMiningSampler(Sampler):
         per_member = (per_pixel / self._counts[:, None])[self._inverse]  # = c dL / (k dp)
         corr = self._corr if self._corr is not None else torch.ones(self._inverse.numel())
         member_loss = corr * loss[self._inverse]
-        self._drift = per_member / (member_loss[:, None] + torch.finfo(torch.float32).eps)
+        # released: the public code divides by c times its already corrected loss, c^2 L
+        divisor = member_loss * corr if self.drift == "released" else member_loss
+        self._drift = per_member / (divisor[:, None] + torch.finfo(torch.float32).eps)
         self._member_loss = member_loss
 
     def config(self) -> dict[str, Any]:
@@ -226,4 +241,5 @@ class SoftMiningSampler(Sampler):
             "redraw_share": self.redraw_share,
             "correction_max": self.correction_max,
             "correction_ramp": self.correction_ramp,
+            "drift": self.drift,
         }
