@@ -7,8 +7,8 @@ import torch
 from conftest import synthetic_image
 from test_sdf_signal import sphere_mesh
 
-from nint import fit
 from nint import fast_selection as fs
+from nint import fit
 from nint.cli import main
 from nint.errors import NintError
 from nint.models import Siren, predict

@@ -217,9 +217,7 @@ class FastSelection:
     ) -> torch.Tensor:
         """The n coordinates of the error part (fewer if fewer are available), see the module
         docstring; ``exclude`` (N,) bool masks coordinates already chosen."""
-        due = (
-            self.estimate is None or ctx.fresh or self._since_full >= self.refresh_every
-        )
+        due = self.estimate is None or ctx.fresh or self._since_full >= self.refresh_every
         if due or self._full_now:
             self.full_residual(ctx, norm)
             assert self.estimate is not None
