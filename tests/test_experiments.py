@@ -193,3 +193,17 @@ def test_bad_bench_input_is_one_line(args, message, images, tmp_path, capsys):
         code = exc.code
     err = capsys.readouterr().err.strip()
     assert code == 2 and message in err and len(err.splitlines()) == 1, err
+
+
+def test_the_paper_experiments_run_int_and_nint_exact():
+    """``nint bench`` reproduces the paper: no row may switch on the approximate fast selection
+    (nint.fast_selection), whose default is exact."""
+    from nint.experiments.catalogue import EXPERIMENTS
+    from nint.samplers import make_sampler
+
+    for experiment in EXPERIMENTS.values():
+        for variant in experiment.variants:
+            options = dict(variant.options)
+            assert options.get("selection", "exact") == "exact", (experiment.name, variant.label)
+            if variant.strategy in ("int", "nint"):
+                assert make_sampler(variant.strategy, 64, **options).fast is None

@@ -133,20 +133,36 @@ def test_bfloat16_passes_are_close_to_float32_and_charged():
     targets = torch.rand(256, 3)
     model = Siren(2, 3, width=32, depth=2)
     ctx = SelectionContext(model, coords, targets, 0.0)
+    copy = fs.ReducedCopy(torch.bfloat16)
+    scorer = copy.scorer(model, coords)
+    # the SIREN's first layer stays float32 and takes the float32 coordinates
+    assert scorer.inputs is coords and scorer.model.first.linear.weight.dtype == torch.float32
+    assert scorer.model.rest[0].linear.weight.dtype == torch.bfloat16
     exact = ctx.residual()
-    reduced = ctx.residual(torch.bfloat16)
+    reduced = ctx.residual(scorer)
     assert reduced.dtype == torch.float32 and not torch.equal(reduced, exact)
     assert torch.allclose(reduced, exact, atol=0.05)
     rows = torch.tensor([3, 50, 7])
-    assert torch.allclose(ctx.residual_at(rows, torch.bfloat16), exact[rows], atol=0.05)
+    assert torch.allclose(ctx.residual_at(rows, scorer), exact[rows], atol=0.05)
     assert torch.allclose(ctx.residual_at(rows), exact[rows], atol=1e-6)
     w = kernel_residual_product(model, coords, exact)
-    w16 = ctx.kernel_residual(exact, torch.bfloat16)
+    w16 = ctx.kernel_residual(exact, scorer)
     assert w16.dtype == torch.float32
     assert (w16 - w).norm() / w.norm() < 0.05
     assert ctx.timer.totals["residual"] > 0 and ctx.timer.totals["ntk"] > 0
-    # the float32 weights are untouched by the reduced copy
+    # the float32 weights are untouched by the copy, and a later selection refreshes the copy
     assert all(p.dtype == torch.float32 for p in model.parameters())
+    with torch.no_grad():
+        model.net[-1].weight.add_(1.0)
+    again = copy.scorer(model, coords)
+    assert again.model is scorer.model
+    assert torch.equal(again.model.rest[-1].weight, model.net[-1].weight.to(torch.bfloat16))
+
+
+def test_reduced_copy_of_a_module_without_layers_casts_it_whole():
+    model = torch.nn.Linear(2, 3)
+    scorer = fs.ReducedCopy(torch.bfloat16).scorer(model, torch.zeros(4, 2))
+    assert scorer.inputs.dtype == torch.bfloat16 and scorer.model.weight.dtype == torch.bfloat16
 
 
 def test_fast_is_deterministic_for_a_seed(signal):

@@ -13,7 +13,7 @@ how the error part and the NTK scores are computed:
    forwarded at the current weights; the error part is the top n of those by that fresh error,
    and their estimates are overwritten with it. Coordinates just trained on are re-measured this
    way before they can be chosen again, so they are not re-selected on their errors from before
-   the update (what made ``residual_every`` lose iterations, docs/speed.md).
+   the update, as they can be with the stale residuals of ``residual_every``.
 2. **Refreshes.** e is set from a full pass at the first selection, every ``refresh_every``
    selections (20) and at every NTK scoring; and NINT's uniformly drawn part of each batch
    patches e with the training step's own errors of those rows (at the weights before that
@@ -21,14 +21,15 @@ how the error part and the NTK scores are computed:
 3. **Reduced precision.** The full passes, the candidate passes and the NTK product run in
    bfloat16 where the hardware computes it natively (``precision="auto"``: CUDA devices with
    bfloat16 support, CPUs with the avx512_bf16 or amx_bf16 instructions), else in float32.
-   A SIREN's first layer stays in float32 (``reduced_copy``): bfloat16's 8-bit mantissa would
-   merge neighbouring coordinates (audio samples 0.006 apart in [-100, 100], pixels of a
-   512-pixel image 0.004 apart in [-1, 1]). Errors and scores are returned as float32; the model
-   trains in float32 as always.
+   The copy is made once per fit and its weights are refreshed from the float32 ones at each
+   selection (``ReducedCopy``). A SIREN's first layer stays in float32: bfloat16's 8-bit
+   mantissa would merge neighbouring coordinates (audio samples 0.006 apart in [-100, 100],
+   pixels of a 512-pixel image 0.004 apart in [-1, 1]). Errors and scores are returned as
+   float32; the model trains in float32 as always.
 4. **Fewer NTK scorings (NINT).** The NTK cut-off defaults to 0.02 instead of 1e-3, so NINT
-   stops scoring once the NTK part would hold less than 2 % of the batch (the paper's schedule
-   scores at iterations 0, 10, 20 instead of 0, 10, ..., 50; the later scorings served parts of
-   under 20 coordinates in a 3277-point batch).
+   stops scoring once the NTK part would hold less than 2 % of the batch: with the paper's
+   schedule it scores at iterations 0, 10 and 20 instead of 0, 10, ..., 50 (at 128 x 128 the
+   scorings at 40 and 50 served NTK parts of 18 and 6 coordinates in a 3,277-point batch).
 
 This CHANGES WHAT IS SELECTED and is not the paper's method or the released code's: plain
 ``nint`` and ``int`` stay exact, and ``nint bench --preset paper`` runs them exact. How much of
@@ -47,7 +48,7 @@ import copy
 import math
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import torch
 from torch import nn
@@ -131,13 +132,48 @@ class _Reduced(nn.Module):
 
 def reduced_copy(model: nn.Module, dtype: torch.dtype) -> tuple[nn.Module, bool]:
     """A copy of ``model`` for scoring in ``dtype``: a SIREN (a module with an ``nn.Sequential``
-    ``net``, compiled or not) keeps its first layer in float32; any other module is cast whole.
-    Returns the copy and whether its inputs must be cast to ``dtype`` too."""
-    base = getattr(model, "siren", model)  # a CompiledSiren's passes are compiled for float32
-    net = getattr(base, "net", None)
+    ``net``) keeps its first layer in float32; any other module is cast whole. Its parameters
+    are in the order of ``model.parameters()``. Returns the copy and whether its inputs must be
+    cast to ``dtype`` too."""
+    net = getattr(model, "net", None)
     if isinstance(net, nn.Sequential) and len(net) > 1:
         return _Reduced(net, dtype), False
-    return copy.deepcopy(base).to(dtype), True
+    return copy.deepcopy(model).to(dtype), True
+
+
+class Scorer(NamedTuple):
+    """What the selection passes run instead of the fit's model: a reduced-precision copy, the
+    inputs to give it ((N, D) coordinates, cast where the copy needs it) and its output dtype."""
+
+    model: nn.Module
+    inputs: torch.Tensor
+    dtype: torch.dtype
+
+
+class ReducedCopy:
+    """One reduced-precision copy of the fit's model, made at the first selection and refreshed
+    from the float32 weights (``copy_``, no new allocation) at every later selection that uses it.
+
+    Args:
+        dtype: the copy's precision (bfloat16).
+    """
+
+    def __init__(self, dtype: torch.dtype) -> None:
+        self.dtype = dtype
+        self.model: nn.Module | None = None
+        self._cast_inputs = False
+
+    def scorer(self, model: nn.Module, coords: torch.Tensor) -> Scorer:
+        """The copy at ``model``'s current weights, with ``coords`` as its inputs."""
+        base = getattr(model, "siren", model)  # a CompiledSiren's passes are compiled for float32
+        if self.model is None:
+            self.model, self._cast_inputs = reduced_copy(base, self.dtype)
+        else:
+            with torch.no_grad():
+                for mine, theirs in zip(self.model.parameters(), base.parameters(), strict=True):
+                    mine.copy_(theirs)
+        inputs = coords.to(self.dtype) if self._cast_inputs else coords
+        return Scorer(self.model, inputs, self.dtype)
 
 
 def check_fast_options(
@@ -184,6 +220,8 @@ class FastSelection:
         self.precision = precision
         #: the dtype that ran (resolved at the first selection, on the fit's device)
         self.dtype: torch.dtype | None = None
+        self._copy: ReducedCopy | None = None
+        self._scorer: Scorer | None = None  # this selection's, once made
         #: (N,) last measured error per coordinate; None before the first full pass
         self.estimate: torch.Tensor | None = None
         self._since_full = 0
@@ -198,10 +236,21 @@ class FastSelection:
             "precision": self.precision,
         }
 
+    def scorer(self, ctx: SelectionContext) -> Scorer | None:
+        """This selection's reduced-precision copy of the model (None: float32, the fit's own
+        model), its weights refreshed once per selection."""
+        if self.dtype is None:
+            self.dtype = resolve_precision(self.precision, ctx.coords.device)
+        if self.dtype == ctx.coords.dtype:
+            return None
+        if self._scorer is None:
+            self._copy = self._copy or ReducedCopy(self.dtype)
+            self._scorer = self._copy.scorer(ctx.model, ctx.coords)
+        return self._scorer
+
     def full_residual(self, ctx: SelectionContext, norm: str) -> torch.Tensor:
         """(N, C) residual from a full pass in the fast precision; refreshes the estimate."""
-        self.dtype = self.dtype or resolve_precision(self.precision, ctx.coords.device)
-        residual = ctx.residual(self.dtype)
+        residual = ctx.residual(self.scorer(ctx))
         if not self._full_now:
             self.estimate = error_scores(residual, norm).clone()
             self._since_full, self._full_now = 0, True
@@ -210,7 +259,7 @@ class FastSelection:
 
     def kernel_residual(self, ctx: SelectionContext, residual: torch.Tensor) -> torch.Tensor:
         """(N, C) K r in the fast precision (``ctx.kernel_residual``)."""
-        return ctx.kernel_residual(residual, self.dtype)
+        return ctx.kernel_residual(residual, self.scorer(ctx))
 
     def error_part(
         self, ctx: SelectionContext, n: int, norm: str, exclude: torch.Tensor | None = None
@@ -225,12 +274,13 @@ class FastSelection:
         else:
             assert self.estimate is not None
             pool = ctx.top_k(self.estimate, math.ceil(self.candidates * n), exclude=exclude)
-            fresh = error_scores(ctx.residual_at(pool, self.dtype), norm)
+            fresh = error_scores(ctx.residual_at(pool, self.scorer(ctx)), norm)
             self.estimate[pool] = fresh
             self.candidate_passes += 1
             chosen = pool[torch.topk(fresh, min(n, pool.numel())).indices]
         self._since_full += 1
         self._full_now = False
+        self._scorer = None  # the selection ends here: refresh the copy's weights next time
         if ctx.fresh:
             self.estimate = None  # it described this draw's points only
         return chosen

@@ -21,7 +21,6 @@ from torch import nn
 from .. import select
 from ..checks import RATIO, check_float, check_seed
 from ..errors import NintError
-from ..fast_selection import reduced_copy
 from ..models import predict
 from ..ntk import kernel_residual_product
 from ..options import Option
@@ -38,6 +37,7 @@ from ..timing import PartTimer
 
 if TYPE_CHECKING:
     from ..distributed import Shard
+    from ..fast_selection import Scorer
     from ..residuals import StaleResiduals
 
 
@@ -85,29 +85,27 @@ class SelectionContext:
         self.shard = shard
         self.stale = stale
         self._residual: torch.Tensor | None = None
-        self._reduced_residual: torch.Tensor | None = None
-        self._reduced: tuple[nn.Module, torch.Tensor] | None = None
+        self._scored_residual: torch.Tensor | None = None
 
     @property
     def n_points(self) -> int:
         """N, the number of coordinates of the whole signal (all shards)."""
         return self.coords.shape[0] if self.shard is None else self.shard.n_points
 
-    def residual(self, dtype: torch.dtype | None = None) -> torch.Tensor:
+    def residual(self, scorer: Scorer | None = None) -> torch.Tensor:
         """(N, C) residual f(x) - y over all coordinates, from one no-grad forward (cached).
 
         Args:
-            dtype: run the forward in this precision (the fast selection's bfloat16,
-                ``nint.fast_selection``); the residual is still returned in the targets' dtype.
-                None or the model's own dtype: the exact pass.
+            scorer: a model and inputs to forward instead of the fit's model and coordinates:
+                the fast selection's reduced-precision copy (``nint.fast_selection.Scorer``);
+                the residual is still returned in the targets' dtype. None: the exact pass.
         """
-        if self._reduces(dtype):
-            if self._reduced_residual is None:
+        if scorer is not None:
+            if self._scored_residual is None:
                 with self.timer.measure("residual"):
-                    model, coords = self._reduced_model(dtype)
-                    prediction = predict(model, coords, self.forward_chunk)
-                    self._reduced_residual = prediction.to(self.targets.dtype) - self.targets
-            return self._reduced_residual
+                    prediction = predict(scorer.model, scorer.inputs, self.forward_chunk)
+                    self._scored_residual = prediction.to(self.targets.dtype) - self.targets
+            return self._scored_residual
         if self._residual is None:
             if self.stale is None:
                 self._residual = self._full_residual()
@@ -119,43 +117,27 @@ class SelectionContext:
         with self.timer.measure("residual"):
             return predict(self.model, self.coords, self.forward_chunk) - self.targets
 
-    def residual_at(self, rows: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+    def residual_at(self, rows: torch.Tensor, scorer: Scorer | None = None) -> torch.Tensor:
         """(k, C) residual of the coordinates ``rows`` (k,) at the current weights, from a
-        no-grad forward over those rows only (the fast selection's candidates); ``dtype`` as for
-        ``residual``. Not for sharded fits: ``rows`` index this context's coordinates."""
+        no-grad forward over those rows only (the fast selection's candidates); ``scorer`` as
+        for ``residual``. Not for sharded fits: ``rows`` index this context's coordinates."""
+        model, inputs = (self.model, self.coords) if scorer is None else scorer[:2]
         with self.timer.measure("residual"):
-            if self._reduces(dtype):
-                model, coords = self._reduced_model(dtype)
-            else:
-                model, coords = self.model, self.coords
-            prediction = predict(model, coords[rows], self.forward_chunk)
+            prediction = predict(model, inputs[rows], self.forward_chunk)
             return prediction.to(self.targets.dtype) - self.targets[rows]
 
-    def _reduces(self, dtype: torch.dtype | None) -> bool:
-        return dtype is not None and dtype != self.coords.dtype
-
-    def _reduced_model(self, dtype: torch.dtype) -> tuple[nn.Module, torch.Tensor]:
-        """A copy of the model in ``dtype`` and its inputs (``fast_selection.reduced_copy``), made
-        once per selection (the optimiser keeps stepping the float32 weights; this only scores)."""
-        if self._reduced is None:
-            model, cast = reduced_copy(self.model, dtype)
-            self._reduced = (model, self.coords.to(dtype) if cast else self.coords)
-        return self._reduced
-
-    def kernel_residual(
-        self, residual: torch.Tensor, dtype: torch.dtype | None = None
-    ) -> torch.Tensor:
+    def kernel_residual(self, residual: torch.Tensor, scorer: Scorer | None = None) -> torch.Tensor:
         """(N, C) NTK-weighted residual K r at the current weights (exact, chunked).
 
         Args:
-            dtype: compute the VJP and JVP in this precision (the fast selection's bfloat16);
-                K r is returned in the residual's dtype. None: the exact product.
+            scorer: the model and inputs whose J defines K instead of the fit's (the fast
+                selection's reduced-precision copy); K r is returned in the residual's dtype.
+                None: the exact product.
         """
-        if self._reduces(dtype):
+        if scorer is not None:
             with self.timer.measure("ntk"):
-                model, coords = self._reduced_model(dtype)
                 product = kernel_residual_product(
-                    model, coords, residual.to(dtype), self.ntk_chunk_size
+                    scorer.model, scorer.inputs, residual.to(scorer.dtype), self.ntk_chunk_size
                 )
                 return product.to(residual.dtype)
         with self.timer.measure("ntk"):
