@@ -12,7 +12,7 @@ overlap of its error part with the exact top-n error coordinates (float32, full 
 weights, same NTK part excluded) and of its NTK part with the exact NTK top-n. Each signal's
 table is written as soon as its fits are done, so an interrupted run keeps what finished.
 
-    python benchmarks/fast_selection.py                   # about 75 minutes on a 2-core CPU
+    python benchmarks/fast_selection.py                   # about 90 minutes on a 2-core CPU
     python benchmarks/fast_selection.py --quick           # a smoke run of a few minutes
 
 Run it on an idle machine: a second process on the same cores slows every fit's clock.
