@@ -32,6 +32,25 @@ def at_budget(history: list[dict], seconds: float) -> dict:
     return next((row for row in history if row["train_seconds"] >= seconds), history[-1])
 
 
+def budget_table(comparison, budgets: list[float]) -> tuple[list[str], list[list[object]]]:
+    """The header and rows of SI-SNR / STOI / PESQ at each budget, one row per fit."""
+    rows = []
+    for entry, result in comparison:
+        row: list[object] = [entry.label]
+        for budget in budgets:
+            values = at_budget(result.history, budget)
+            # a missing metric stays None (printed as a dash), never 0
+            row += [
+                None if values.get(key) is None else format(values[key], fmt)
+                for key, _, fmt in METRICS
+            ]
+        rows.append(row)
+    header = ["Strategy"] + [
+        f"{label} @ {budget:g} s" for budget in budgets for _, label, _ in METRICS
+    ]
+    return header, rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clip", type=Path, default=CLIP)
@@ -75,20 +94,7 @@ def main() -> None:
         progress=True,
     )
 
-    rows = []
-    for entry, result in comparison:
-        row: list[object] = [entry.label]
-        for budget in budgets:
-            values = at_budget(result.history, budget)
-            # a missing metric stays None (printed as a dash), never 0
-            row += [
-                None if values.get(key) is None else format(values[key], fmt)
-                for key, _, fmt in METRICS
-            ]
-        rows.append(row)
-    header = ["Strategy"] + [
-        f"{label} @ {budget:g} s" for budget in budgets for _, label, _ in METRICS
-    ]
+    header, rows = budget_table(comparison, budgets)
     caption = (
         f"{args.clip.name}, first {args.duration:g} s at {signal.rate} Hz; SIREN 5x256, time in "
         f"[-{signal.coord_range:g}, {signal.coord_range:g}], first omega_0 30, Adam 1e-4, "

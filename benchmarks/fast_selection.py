@@ -25,6 +25,7 @@ import statistics
 from pathlib import Path
 
 import torch
+from audio_budgets import SEED_BUDGETS, budget_table  # a sibling script (benchmarks/)
 
 from nint import load_image, select
 from nint.compare import Entry, compare, publish
@@ -38,8 +39,7 @@ from nint.signals import load_audio
 DATA = Path(__file__).resolve().parents[2] / "shared/data"
 IMAGES = ("kodim05.png", "kodim03.png")
 CLIP = DATA / "audio/librispeech/test-clean/121/121726/121-121726-0000.flac"
-AUDIO_BUDGETS = (30.0, 100.0, 150.0)  # the paper's 3/10/15 s x 10 (benchmarks/audio_budgets.py)
-AUDIO_METRICS = (("si_snr", "SI-SNR", ".2f"), ("stoi", "STOI", ".3f"), ("pesq", "PESQ", ".3f"))
+AUDIO_BUDGETS = tuple(b * 10 for b in SEED_BUDGETS)  # the CPU budgets of audio_budgets.py
 
 
 def entries(image: bool) -> list[Entry]:
@@ -115,11 +115,6 @@ IMAGE_HEADER = [
 ]  # fmt: skip
 
 
-def at_budget(history: list[dict], seconds: float) -> dict:
-    """The first evaluation at or past ``seconds`` of training clock (else the last one)."""
-    return next((row for row in history if row["train_seconds"] >= seconds), history[-1])
-
-
 def audio_table(args) -> None:
     signal = load_audio(args.clip, duration=2.0)
     budgets = args.audio_budgets
@@ -128,19 +123,7 @@ def audio_table(args) -> None:
         eval_every_seconds=args.audio_eval_seconds, progress=False,
         announce="audio: {label} ...",
     )  # fmt: skip
-    rows = []
-    for entry, result in comparison:
-        row: list[object] = [entry.label]
-        for budget in budgets:
-            values = at_budget(result.history, budget)
-            row += [
-                None if values.get(key) is None else format(values[key], fmt)
-                for key, _, fmt in AUDIO_METRICS
-            ]
-        rows.append(row)
-    header = ["Strategy"] + [
-        f"{label} @ {budget:g} s" for budget in budgets for _, label, _ in AUDIO_METRICS
-    ]
+    header, rows = budget_table(comparison, budgets)
     comparison.write(
         header, rows,
         f"{args.clip.name}, first 2 s; training-clock budgets {', '.join(map(str, budgets))} s; "

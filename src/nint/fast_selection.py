@@ -209,9 +209,11 @@ class FastSelection:
 
     def __init__(self, candidates: float, refresh_every: int, precision: str) -> None:
         check_float(candidates, "candidates", AT_LEAST_ONE)
-        if isinstance(refresh_every, bool) or int(refresh_every) != refresh_every:
-            raise NintError(f"refresh_every must be an integer >= 1, got {refresh_every!r}")
-        if refresh_every < 1:
+        if (
+            isinstance(refresh_every, bool)
+            or int(refresh_every) != refresh_every
+            or refresh_every < 1
+        ):
             raise NintError(f"refresh_every must be an integer >= 1, got {refresh_every!r}")
         if precision not in PRECISIONS:
             raise NintError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
@@ -257,9 +259,10 @@ class FastSelection:
             self.full_passes += 1
         return residual
 
-    def kernel_residual(self, ctx: SelectionContext, residual: torch.Tensor) -> torch.Tensor:
-        """(N, C) K r in the fast precision (``ctx.kernel_residual``)."""
-        return ctx.kernel_residual(residual, self.scorer(ctx))
+    def kernel_residual(self, ctx: SelectionContext, norm: str) -> torch.Tensor:
+        """(N, C) K r in the fast precision, from this selection's full pass (which refreshes the
+        estimate, ``full_residual``)."""
+        return ctx.kernel_residual(self.full_residual(ctx, norm), self.scorer(ctx))
 
     def error_part(
         self, ctx: SelectionContext, n: int, norm: str, exclude: torch.Tensor | None = None

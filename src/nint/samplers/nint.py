@@ -36,6 +36,8 @@ signal, charged to the clock like the others. The released code has no such sign
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import torch
@@ -173,39 +175,23 @@ class NintSampler(Sampler):
         self.last_counts: tuple[int, int, int] = (0, 0, 0)
 
     def choose(self, step: int, k: int, ctx: SelectionContext) -> torch.Tensor:
-        if self.fast is not None:
-            return self._choose_fast(step, k, ctx)
-        residual = ctx.residual()
-        if self.variant == "paper":
-            ntk_idx, counts = self._paper_ntk_part(step, k, ctx, residual)
-        else:
-            ntk_idx, counts = self._official_ntk_part(k, ctx, residual)
+        fast = self.fast
+        if fast is None:
+            residual = ctx.residual()
+            if self.variant == "paper":
+                kernel = partial(ctx.kernel_residual, residual)
+                ntk_idx, counts = self._paper_ntk_part(step, k, ctx, kernel)
+            else:
+                ntk_idx, counts = self._official_ntk_part(k, ctx, residual)
+        else:  # the paper variant, with the fast mode's passes (``nint.fast_selection``)
+            kernel = partial(fast.kernel_residual, ctx, self.error_norm)
+            ntk_idx, counts = self._paper_ntk_part(step, k, ctx, kernel)
         _, n_err, n_rand = counts
         taken = select.mask_of(ntk_idx, self.n_points)
-        err_idx = ctx.top_k(error_scores(residual, self.error_norm), n_err, exclude=taken)
-        taken[err_idx] = True
-        rand_idx = select.uniform(
-            self.n_points, n_rand, self.generator, exclude=taken, device=ctx.coords.device
-        )
-        self.parts = {"ntk": ntk_idx, "error": err_idx, "random": rand_idx}
-        self.last_counts = (ntk_idx.numel(), err_idx.numel(), rand_idx.numel())
-        return torch.cat([ntk_idx, err_idx, rand_idx])
-
-    def _choose_fast(self, step: int, k: int, ctx: SelectionContext) -> torch.Tensor:
-        """The paper variant's three parts with the fast mode's error part and NTK product."""
-        fast = self.fast
-        assert fast is not None
-        share = paper_ntk_share(step, self.xi, self.alpha, self.lam)
-        n_ntk, n_err, n_rand = paper_counts(k, share, self.xi, self.ntk_cutoff)
-        ntk_idx = torch.empty(0, dtype=torch.long, device=ctx.coords.device)
-        if n_ntk:
-            if self._scores is None or ctx.fresh or step - self._scores_step >= self.alpha:
-                residual = fast.full_residual(ctx, self.error_norm)
-                self._scores = ntk_scores(fast.kernel_residual(ctx, residual))
-                self._scores_step = step
-            ntk_idx = ctx.top_k(self._scores, n_ntk)
-        taken = select.mask_of(ntk_idx, self.n_points)
-        err_idx = fast.error_part(ctx, n_err, self.error_norm, exclude=taken)
+        if fast is None:
+            err_idx = ctx.top_k(error_scores(residual, self.error_norm), n_err, exclude=taken)
+        else:
+            err_idx = fast.error_part(ctx, n_err, self.error_norm, exclude=taken)
         taken[err_idx] = True
         rand_idx = select.uniform(
             self.n_points, n_rand, self.generator, exclude=taken, device=ctx.coords.device
@@ -226,16 +212,20 @@ class NintSampler(Sampler):
         return [] if self.fast is None else [self.fast.note("nint")]
 
     def _paper_ntk_part(
-        self, step: int, k: int, ctx: SelectionContext, residual: torch.Tensor
+        self, step: int, k: int, ctx: SelectionContext, kernel: Callable[[], torch.Tensor]
     ) -> tuple[torch.Tensor, tuple[int, int, int]]:
-        """NTK indices and the three counts, paper variant (cached scores, re-ranked)."""
+        """NTK indices and the three counts, paper variant (cached scores, re-ranked).
+
+        Args:
+            kernel: () -> (N, C) K r, called only when the scores are due for a refresh.
+        """
         share = paper_ntk_share(step, self.xi, self.alpha, self.lam)
         counts = paper_counts(k, share, self.xi, self.ntk_cutoff)
         if counts[0] == 0:
-            return residual.new_empty(0, dtype=torch.long), counts
+            return torch.empty(0, dtype=torch.long, device=ctx.coords.device), counts
         # fresh coordinates (3D shapes): cached scores belong to other points, so score anew
         if self._scores is None or ctx.fresh or step - self._scores_step >= self.alpha:
-            self._scores = ntk_scores(ctx.kernel_residual(residual))
+            self._scores = ntk_scores(kernel())
             self._scores_step = step
         return ctx.top_k(self._scores, counts[0]), counts
 
