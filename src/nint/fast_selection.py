@@ -275,18 +275,26 @@ class FastSelection:
             assert self.estimate is not None
             chosen = ctx.top_k(self.estimate, n, exclude=exclude)
         else:
-            assert self.estimate is not None
-            pool = ctx.top_k(self.estimate, math.ceil(self.candidates * n), exclude=exclude)
-            fresh = error_scores(ctx.residual_at(pool, self.scorer(ctx)), norm)
-            self.estimate[pool] = fresh
-            self.candidate_passes += 1
-            chosen = pool[torch.topk(fresh, min(n, pool.numel())).indices]
+            chosen = self.between_full_passes(ctx, n, norm, exclude)
         self._since_full += 1
         self._full_now = False
         self._scorer = None  # the selection ends here: refresh the copy's weights next time
         if ctx.fresh:
             self.estimate = None  # it described this draw's points only
         return chosen
+
+    def between_full_passes(
+        self, ctx: SelectionContext, n: int, norm: str, exclude: torch.Tensor | None
+    ) -> torch.Tensor:
+        """The error part at a selection without a full pass: the top n of the ``candidates`` x n
+        coordinates with the largest estimates, re-measured now (their estimates updated).
+        ``benchmarks/selection_variants.py`` overrides this to try other rules."""
+        assert self.estimate is not None
+        pool = ctx.top_k(self.estimate, math.ceil(self.candidates * n), exclude=exclude)
+        fresh = error_scores(ctx.residual_at(pool, self.scorer(ctx)), norm)
+        self.estimate[pool] = fresh
+        self.candidate_passes += 1
+        return pool[torch.topk(fresh, min(n, pool.numel())).indices]
 
     def observe(self, rows: torch.Tensor, errors: torch.Tensor, norm: str) -> None:
         """Patch the estimate with training-step errors (k, C) of the uniformly drawn ``rows``."""
