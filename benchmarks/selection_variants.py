@@ -1,0 +1,201 @@
+"""Variants of NINT's fast selection tried for issue 14, against Unif. and Soft Mining.
+
+The fast mode (``selection="fast"``, ``nint.fast_selection``) re-measures 3 n candidates for an
+error part of n and refreshes its error estimate with a full pass every 20 selections. On a
+2-core CPU an iteration of it costs about 1.3-1.5 x an iteration of Unif., and it needs about
+0.7-0.8 x Unif.'s iterations, so the two tie on the clock (README, "NINT on a CPU"). This script
+fits, in one process and one after the other, the variants tried to break the tie, each for
+several seeds, and prints the mean seconds and iterations to 30 and 35 dB:
+
+- NINT (exact) and NINT (fast), the library's two modes;
+- candidates 5: a larger pool (more of the exact error part, a dearer pass);
+- refresh at NTK scorings only: no periodic full pass after the NTK part ends (the uniform part's
+  training errors are then the only refresh of coordinates outside the pool);
+- re-measure trained only: no pool; re-measure only the previous error part (the rows whose error
+  the last update changed most) and take the top n of the estimate (a pass of n, not 3 n);
+- one pool serves 2: one pool of (3 + 1) n serves two selections, the second taking the next n by
+  the first's fresh errors (a pass of 2 n per selection);
+- one pool serves 2, refresh at NTK scorings only: the two together;
+- loss weights 0.4: the NTK and error rows weigh 0.4 x the random rows in the loss (towards the
+  stratified estimate of the full loss, Soft Mining's idea of correcting the loss).
+
+These variants live only here: none paid for itself, and the library keeps the plain fast mode.
+
+    python benchmarks/selection_variants.py            # about 25 minutes on a 2-core CPU
+
+Run it on an idle machine: a second process on the same cores slows every fit's clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+from pathlib import Path
+
+import torch
+from fast_selection import DATA, reached  # a sibling script (benchmarks/)
+
+from nint import load_image
+from nint.compare import Entry, compare, publish
+from nint.fast_selection import FastSelection, resolve_precision
+from nint.ntk import error_scores
+from nint.report import environment, one_line
+from nint.samplers.nint import NintSampler
+
+IMAGES = ("kodim05.png", "kodim03.png")
+
+
+class TrainedOnly(FastSelection):
+    """Between full passes, re-measure only the previous error part; no candidate pool."""
+
+    previous: torch.Tensor | None = None
+
+    def between_full_passes(self, ctx, n, norm, exclude):
+        if self.previous is not None:
+            fresh = ctx.residual_at(self.previous, self.scorer(ctx))
+            self.estimate[self.previous] = error_scores(fresh, norm)
+            self.candidate_passes += 1
+        self.previous = ctx.top_k(self.estimate, n, exclude=exclude)
+        return self.previous
+
+
+class ServeTwo(FastSelection):
+    """One pool of (candidates + 1) n, ranked by its fresh errors, serves two selections."""
+
+    queue: torch.Tensor | None = None
+    stamp: tuple[int, int] = (-1, -1)
+
+    def between_full_passes(self, ctx, n, norm, exclude):
+        if self.queue is not None and self.stamp == (self.full_passes, self._since_full - 1):
+            chosen = self.queue[~exclude[self.queue]][:n] if exclude is not None else self.queue[:n]
+            self.queue = None
+            return chosen
+        pool = ctx.top_k(self.estimate, math.ceil(self.candidates * n) + n, exclude=exclude)
+        fresh = error_scores(ctx.residual_at(pool, self.scorer(ctx)), norm)
+        self.estimate[pool] = fresh
+        self.candidate_passes += 1
+        order = pool[torch.argsort(fresh, descending=True)]
+        self.queue, self.stamp = order[n:], (self.full_passes, self._since_full)
+        return order[:n]
+
+
+class Weighted(NintSampler):
+    """NINT whose NTK and error rows weigh ``rho`` x its random rows in the loss (mean 1)."""
+
+    reweights = True
+    rho = 0.4
+
+    def loss_weights(self, errors: torch.Tensor) -> torch.Tensor:
+        n_ntk, n_err, _ = self.last_counts
+        weights = torch.ones(errors.shape[0], dtype=errors.dtype, device=errors.device)
+        weights[: n_ntk + n_err] = self.rho
+        return weights * (weights.numel() / weights.sum())
+
+
+def with_fast(sampler: NintSampler, kind: type[FastSelection]) -> NintSampler:
+    """``sampler`` (fast mode) with its fast-selection state replaced by a ``kind``."""
+    sampler.fast = kind(**sampler.fast.config())
+    return sampler
+
+
+def entries(n_points: int, seed: int) -> list[Entry]:
+    """The rows of one seed (variant samplers are built per fit)."""
+    fast = {"selection": "fast"}
+    return [
+        Entry("uniform"),
+        Entry("soft"),
+        Entry("soft", {"drift": "released"}, label="SoftM. (released drift)"),
+        Entry("nint"),
+        Entry("nint", fast, label="NINT (fast)"),
+        Entry("nint", {**fast, "candidates": 5}, label="candidates 5"),
+        Entry("nint", {**fast, "refresh_every": 10**6}, label="refresh at NTK scorings only"),
+        Entry(with_fast(NintSampler(n_points, seed=seed, **fast), TrainedOnly),
+              label="re-measure trained only"),
+        Entry(with_fast(NintSampler(n_points, seed=seed, **fast), ServeTwo),
+              label="one pool serves 2"),
+        Entry(Weighted(n_points, seed=seed, **fast), label="loss weights 0.4"),
+        Entry(with_fast(NintSampler(n_points, seed=seed, **fast, refresh_every=10**6), ServeTwo),
+              label="one pool serves 2, refresh at NTK scorings only"),
+    ]  # fmt: skip
+
+
+def mean_or_missing(values: list[object], digits: int) -> object:
+    """The mean, or "— (r/n)" when only r of the n seeds reached the threshold."""
+    got = [v for v in values if v is not None]
+    if len(got) < len(values):
+        return f"— ({len(got)}/{len(values)})"
+    mean = round(statistics.mean(got), digits)
+    return int(mean) if digits == 0 else mean
+
+
+def image_rows(args, path: Path) -> list[list[object]]:
+    signal = load_image(path, crop=args.crop)
+    runs: dict[str, list] = {}
+    for seed in args.seeds:
+        fits = [e for e in entries(signal.n_points, seed) if not args.only or e.label in args.only]
+        comparison = compare(
+            signal, fits, None, seed=seed, seconds=args.cap,
+            eval_every=args.eval_every, stop_at={"psnr": 35.0}, progress=False,
+            announce=f"{path.stem} seed {seed}: {{label}} ...",
+        )  # fmt: skip
+        for entry, result in comparison:
+            runs.setdefault(entry.label, []).append(result)
+    base = {t: mean_or_missing([reached(r, t)[0] for r in runs["Unif."]], 2) for t in (30, 35)}
+    rows = []
+    for label, results in runs.items():
+        row = [f"{path.stem} {args.crop}", label]
+        for threshold in (30.0, 35.0):
+            seconds = mean_or_missing([reached(r, threshold)[0] for r in results], 2)
+            both = isinstance(seconds, float) and isinstance(base[int(threshold)], float)
+            row += [
+                seconds,
+                mean_or_missing([reached(r, threshold)[1] for r in results], 0),
+                round(seconds / base[int(threshold)], 2) if both else None,
+            ]
+        row.append(round(statistics.mean(r.summary["final"]["psnr"] for r in results), 2))
+        row.append(round(1000 * statistics.mean(
+            r.summary["seconds_per_iteration"] for r in results), 1))  # fmt: skip
+        rows.append(row)
+    return rows
+
+
+HEADER = [
+    "Signal", "Strategy", "s to 30 dB", "it to 30 dB", "x Unif.", "s to 35 dB", "it to 35 dB",
+    "x Unif.", "final PSNR", "ms / it",
+]  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=Path("runs/bench-selection-variants"))
+    ap.add_argument("--images", default=",".join(IMAGES), help="Kodak file names")
+    ap.add_argument("--crop", type=int, default=128)
+    ap.add_argument("--seeds", type=lambda s: [int(x) for x in s.split(",")], default=[0, 1])
+    ap.add_argument("--cap", type=float, default=60.0, help="training-clock cap per fit (s)")
+    ap.add_argument("--eval-every", type=int, default=5)
+    ap.add_argument(
+        "--only",
+        type=lambda s: s.split(";"),
+        default=[],
+        help="fit only these rows: labels separated by ';' (Unif. is the baseline)",
+    )
+    args = ap.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    print(one_line(environment("cpu")), flush=True)
+    precision = str(resolve_precision("auto", torch.device("cpu"))).removeprefix("torch.")
+    rows = []
+    for name in args.images.split(","):
+        rows += image_rows(args, DATA / "images/kodak" / name)
+    publish(
+        HEADER, rows,
+        f"{args.crop}x{args.crop} centre crops; mean over seeds {args.seeds}; each fit stops at "
+        f"35 dB or {args.cap:g} s of training clock; evaluation every {args.eval_every} "
+        "iterations, off the clock; x Unif. = mean seconds over Unif.'s; — (r/n) = only r of "
+        f"n seeds reached it. The fast passes ran in {precision}.",
+        path=args.out / "table.md",
+    )  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
