@@ -22,6 +22,7 @@ several seeds, and prints the mean seconds and iterations to 30 and 35 dB:
 These variants live only here: none paid for itself, and the library keeps the plain fast mode.
 
     python benchmarks/selection_variants.py            # about 25 minutes on a 2-core CPU
+    python benchmarks/selection_variants.py --audio    # the refresh variant on audio, 6 minutes
 
 Run it on an idle machine: a second process on the same cores slows every fit's clock.
 """
@@ -34,7 +35,8 @@ import statistics
 from pathlib import Path
 
 import torch
-from fast_selection import DATA, reached  # a sibling script (benchmarks/)
+from audio_budgets import budget_table  # sibling scripts (benchmarks/)
+from fast_selection import CLIP, DATA, reached
 
 from nint import load_image
 from nint.compare import Entry, compare, publish
@@ -42,6 +44,7 @@ from nint.fast_selection import FastSelection, resolve_precision
 from nint.ntk import error_scores
 from nint.report import environment, one_line
 from nint.samplers.nint import NintSampler
+from nint.signals import load_audio
 
 IMAGES = ("kodim05.png", "kodim03.png")
 
@@ -160,6 +163,21 @@ def image_rows(args, path: Path) -> list[list[object]]:
     return rows
 
 
+def audio_rows(args) -> tuple[list[str], list[list[object]]]:
+    """Unif., NINT (fast) and its refresh variant on the audio clip (2 s) at the budgets."""
+    fast = {"selection": "fast"}
+    fits = [
+        Entry("uniform"),
+        Entry("nint", fast, label="NINT (fast)"),
+        Entry("nint", {**fast, "refresh_every": 10**6}, label="refresh at NTK scorings only"),
+    ]
+    comparison = compare(
+        load_audio(args.clip, duration=2.0), fits, None, seconds=max(args.audio_budgets),
+        eval_every_seconds=5.0, progress=False, announce="audio: {label} ...",
+    )  # fmt: skip
+    return budget_table(comparison, args.audio_budgets)
+
+
 HEADER = [
     "Signal", "Strategy", "s to 30 dB", "it to 30 dB", "x Unif.", "s to 35 dB", "it to 35 dB",
     "x Unif.", "final PSNR", "ms / it",
@@ -180,10 +198,29 @@ def main() -> None:
         default=[],
         help="fit only these rows: labels separated by ';' (Unif. is the baseline)",
     )
+    ap.add_argument(
+        "--audio",
+        action="store_true",
+        help="instead: Unif., NINT (fast) and the refresh variant on the audio clip",
+    )
+    ap.add_argument("--clip", type=Path, default=CLIP)
+    ap.add_argument(
+        "--audio-budgets", type=lambda s: tuple(map(float, s.split(","))), default=(30.0, 100.0)
+    )
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     print(one_line(environment("cpu")), flush=True)
     precision = str(resolve_precision("auto", torch.device("cpu"))).removeprefix("torch.")
+    if args.audio:
+        header, rows = audio_rows(args)
+        publish(
+            header, rows,
+            f"{args.clip.name}, first 2 s; training-clock budgets "
+            f"{', '.join(f'{b:g}' for b in args.audio_budgets)} s; evaluation every 5 s, off the "
+            f"clock; seed 0. The fast passes ran in {precision}.",
+            path=args.out / "audio.md",
+        )  # fmt: skip
+        return
     rows = []
     for name in args.images.split(","):
         rows += image_rows(args, DATA / "images/kodak" / name)
