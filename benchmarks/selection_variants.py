@@ -50,7 +50,10 @@ IMAGES = ("kodim05.png", "kodim03.png")
 
 
 class TrainedOnly(FastSelection):
-    """Between full passes, re-measure only the previous error part; no candidate pool."""
+    """Between full passes, re-measure only the previous error part; no candidate pool.
+
+    The error part chosen at a full pass (every 20th selection) is not recorded here, so the
+    selection after it re-measures the part from before the full pass instead."""
 
     previous: torch.Tensor | None = None
 
