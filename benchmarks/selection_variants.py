@@ -2,10 +2,10 @@
 
 The fast mode (``selection="fast"``, ``nint.fast_selection``) re-measures 3 n candidates for an
 error part of n and refreshes its error estimate with a full pass every 20 selections. On a
-2-core CPU an iteration of it costs about 1.3-1.5 x an iteration of Unif., and it needs about
-0.7-0.8 x Unif.'s iterations, so the two tie on the clock (README, "NINT on a CPU"). This script
-fits, in one process and one after the other, the variants tried to break the tie, each for
-several seeds, and prints the mean seconds and iterations to 30 and 35 dB:
+2-core CPU an iteration of it costs about 1.4-1.7 x an iteration of Unif., and it needs about
+0.6-0.9 x Unif.'s iterations, so the two come out close on the clock (README, "NINT on a
+CPU"). This script fits, in one process and one after the other, the variants tried to break
+the tie, each for several seeds, and prints the mean seconds and iterations to 30 and 35 dB:
 
 - NINT (exact) and NINT (fast), the library's two modes;
 - candidates 5: a larger pool (more of the exact error part, a dearer pass);
