@@ -77,10 +77,7 @@ class ServeTwo(FastSelection):
             chosen = self.queue[~exclude[self.queue]][:n] if exclude is not None else self.queue[:n]
             self.queue = None
             return chosen
-        pool = ctx.top_k(self.estimate, math.ceil(self.candidates * n) + n, exclude=exclude)
-        fresh = error_scores(ctx.residual_at(pool, self.scorer(ctx)), norm)
-        self.estimate[pool] = fresh
-        self.candidate_passes += 1
+        pool, fresh = self.remeasure_top(ctx, math.ceil(self.candidates * n) + n, norm, exclude)
         order = pool[torch.argsort(fresh, descending=True)]
         self.queue, self.stamp = order[n:], (self.full_passes, self._since_full)
         return order[:n]

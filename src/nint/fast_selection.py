@@ -289,12 +289,20 @@ class FastSelection:
         """The error part at a selection without a full pass: the top n of the ``candidates`` x n
         coordinates with the largest estimates, re-measured now (their estimates updated).
         ``benchmarks/selection_variants.py`` overrides this to try other rules."""
+        pool, fresh = self.remeasure_top(ctx, math.ceil(self.candidates * n), norm, exclude)
+        return pool[torch.topk(fresh, min(n, pool.numel())).indices]
+
+    def remeasure_top(
+        self, ctx: SelectionContext, m: int, norm: str, exclude: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The m coordinates with the largest estimates (not in ``exclude``) and their errors
+        (m,) re-measured at the current weights, which overwrite their estimates."""
         assert self.estimate is not None
-        pool = ctx.top_k(self.estimate, math.ceil(self.candidates * n), exclude=exclude)
+        pool = ctx.top_k(self.estimate, m, exclude=exclude)
         fresh = error_scores(ctx.residual_at(pool, self.scorer(ctx)), norm)
         self.estimate[pool] = fresh
         self.candidate_passes += 1
-        return pool[torch.topk(fresh, min(n, pool.numel())).indices]
+        return pool, fresh
 
     def observe(self, rows: torch.Tensor, errors: torch.Tensor, norm: str) -> None:
         """Patch the estimate with training-step errors (k, C) of the uniformly drawn ``rows``."""
