@@ -36,7 +36,7 @@ from pathlib import Path
 
 import torch
 from audio_budgets import budget_table  # sibling scripts (benchmarks/)
-from fast_selection import CLIP, DATA, reached
+from fast_selection import CLIP, DATA, ratio, reached
 
 from nint import load_image
 from nint.compare import Entry, compare, publish
@@ -47,6 +47,7 @@ from nint.samplers.nint import NintSampler
 from nint.signals import load_audio
 
 IMAGES = ("kodim05.png", "kodim03.png")
+THRESHOLDS = (30.0, 35.0)  # dB
 
 
 class TrainedOnly(FastSelection):
@@ -132,6 +133,11 @@ def mean_or_missing(values: list[object], digits: int) -> object:
     return int(mean) if digits == 0 else mean
 
 
+def mean_seconds(results: list, threshold: float) -> object:
+    """Mean training-clock seconds to ``threshold`` dB over the seeds' results, or "— (r/n)"."""
+    return mean_or_missing([reached(r, threshold)[0] for r in results], 2)
+
+
 def image_rows(args, path: Path) -> list[list[object]]:
     signal = load_image(path, crop=args.crop)
     runs: dict[str, list] = {}
@@ -144,17 +150,15 @@ def image_rows(args, path: Path) -> list[list[object]]:
         )  # fmt: skip
         for entry, result in comparison:
             runs.setdefault(entry.label, []).append(result)
-    base = {t: mean_or_missing([reached(r, t)[0] for r in runs["Unif."]], 2) for t in (30, 35)}
     rows = []
     for label, results in runs.items():
         row = [f"{path.stem} {args.crop}", label]
-        for threshold in (30.0, 35.0):
-            seconds = mean_or_missing([reached(r, threshold)[0] for r in results], 2)
-            both = isinstance(seconds, float) and isinstance(base[int(threshold)], float)
+        for threshold in THRESHOLDS:
+            mean, base = mean_seconds(results, threshold), mean_seconds(runs["Unif."], threshold)
             row += [
-                seconds,
+                mean,
                 mean_or_missing([reached(r, threshold)[1] for r in results], 0),
-                round(seconds / base[int(threshold)], 2) if both else None,
+                ratio(*(v if isinstance(v, float) else None for v in (mean, base))),
             ]
         row.append(round(statistics.mean(r.summary["final"]["psnr"] for r in results), 2))
         row.append(round(1000 * statistics.mean(
