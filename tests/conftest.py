@@ -1,4 +1,5 @@
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,32 @@ def synthetic_image(height: int = 32, width: int = 32, channels: int = 3) -> np.
         np.where(xx + yy > 1.0, 0.8, 0.2),
     ]
     return np.stack(planes[:channels], axis=2).astype(np.float32)
+
+
+class SimulatedClock:
+    """The real clock plus simulated seconds: ``pause(s)`` moves it on by ``s`` at once.
+
+    Put in place of ``nint.timing.clock`` (the fixture ``simulated_clock``), it lets a test slow
+    a part of a fit by far more than any load could, without waiting: its timing promises then
+    hold on a saturated machine too."""
+
+    def __init__(self) -> None:
+        self.simulated = 0.0
+
+    def __call__(self) -> float:
+        return time.perf_counter() + self.simulated
+
+    def pause(self, seconds: float) -> None:
+        self.simulated += seconds
+
+
+@pytest.fixture
+def simulated_clock(monkeypatch) -> SimulatedClock:
+    import nint.timing
+
+    clock = SimulatedClock()
+    monkeypatch.setattr(nint.timing, "clock", clock)
+    return clock
 
 
 @pytest.fixture(autouse=True)

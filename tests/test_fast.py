@@ -159,7 +159,7 @@ def test_compiled_passes_match_the_plain_ones_to_float_rounding():
     assert net.eager_calls == {"train": 1}
 
 
-def test_compile_runs_before_the_clock_and_is_reported(monkeypatch):
+def test_compile_runs_before_the_clock_and_is_reported(monkeypatch, simulated_clock):
     import torch._dynamo.utils
 
     graphs = torch._dynamo.utils.counters["stats"]
@@ -169,16 +169,15 @@ def test_compile_runs_before_the_clock_and_is_reported(monkeypatch):
     def slow_warm_up(self, *args, **kwargs):
         seconds = warm_up(self, *args, **kwargs)
         seen["graphs"] = graphs["unique_graphs"]
-        import time
-
-        time.sleep(1.0)  # a stand-in for a cold compile: it must not reach the training clock
-        return seconds + 1.0
+        # a stand-in for a very slow cold compile: it must not reach the training clock
+        simulated_clock.pause(100.0)
+        return seconds + 100.0
 
     monkeypatch.setattr(compiled_module.CompiledSiren, "warm_up", slow_warm_up)
     result = fit(tiny_image(), "nint", iterations=3, eval_every=3, compile=True, **TINY)
     s = result.summary
     assert result.config["compile"] is True
-    assert s["compile_seconds"] >= 1.0 and s["train_seconds"] < 1.0
+    assert s["compile_seconds"] >= 100.0 and s["train_seconds"] < 100.0
     assert s["compile_eager_calls"] == {}
     assert graphs["unique_graphs"] == seen["graphs"]  # nothing compiled on the clock
     assert fit(tiny_image(), "int", iterations=1, **TINY).summary["compile_seconds"] is None

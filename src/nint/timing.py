@@ -5,6 +5,10 @@ scoring a strategy asks for), the forward/backward pass on the chosen coordinate
 step. Evaluation, metrics and file output happen outside ``measure`` blocks and are never charged.
 On CUDA every boundary synchronises the device, otherwise asynchronous kernels would be charged to
 whichever part happens to wait for them.
+
+Every duration nint reports is a difference of two readings of ``clock``. It is one module-level
+function so that a test can put a clock of its own in its place (``tests/test_promises.py``
+adds simulated seconds to it instead of sleeping, so its promises hold however busy the machine).
 """
 
 from __future__ import annotations
@@ -15,6 +19,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
+
+
+def clock() -> float:
+    """Seconds on a monotonic clock with sub-microsecond resolution (``time.perf_counter``)."""
+    return time.perf_counter()
 
 
 class PartTimer:
@@ -28,7 +37,7 @@ class PartTimer:
     def now(self) -> float:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)  # wait for queued kernels before reading the clock
-        return time.perf_counter()
+        return clock()
 
     @contextmanager
     def measure(self, name: str) -> Iterator[None]:

@@ -14,7 +14,6 @@ Reading order: ``fit`` -> ``_prepare`` (everything built once) -> ``_loop`` (one
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
@@ -23,6 +22,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from . import timing
 from .cadence import Budget, EvalCadence
 from .distributed import SingleProcess, communicator
 from .errors import NintError
@@ -124,7 +124,7 @@ class Recorder:
         self.chunk, self.device = chunk, device
         self.history: list[dict[str, float]] = []
         self.prediction = torch.empty(0)
-        self.wall_start = time.perf_counter()
+        self.wall_start = timing.clock()
 
     def record(self, step: int, loss: float) -> bool:
         """Evaluate after iteration ``step``; True when every ``stop_at`` threshold is met."""
@@ -133,7 +133,7 @@ class Recorder:
         row.update(self.signal.evaluate(self.prediction))
         last = self.sampler.last_indices
         row["batch_size"] = 0 if last is None else int(last.numel())
-        row["wall_seconds"] = time.perf_counter() - self.wall_start
+        row["wall_seconds"] = timing.clock() - self.wall_start
         self.history.append(row)
         return bool(self.stop_at) and all(
             self.signal.metric(m).reached(row[m], v) for m, v in self.stop_at.items()

@@ -24,7 +24,6 @@ runs the eager path instead of compiling on the clock; ``eager_calls`` counts th
 from __future__ import annotations
 
 import functools
-import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 
@@ -32,6 +31,7 @@ import torch
 from torch import nn
 from torch.func import jvp, vjp
 
+from .. import timing
 from ..errors import NintError
 from .siren import Siren
 
@@ -89,7 +89,7 @@ def compiled(fn: Callable) -> Callable:
 def _now(device: torch.device) -> float:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    return time.perf_counter()
+    return timing.clock()
 
 
 class CompiledSiren(nn.Module):
