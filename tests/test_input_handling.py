@@ -25,13 +25,17 @@ def tone(seconds: float = 0.1, frequency: float = 440.0) -> np.ndarray:
     return 0.5 * np.sin(2 * np.pi * frequency * t)
 
 
+def exif_saying(orientation: int) -> Image.Exif:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    return exif
+
+
 def with_exif_chunk(path, orientation: int) -> None:
     """Insert an eXIf chunk saying ``orientation`` before the pixel data of the PNG at ``path``
     (pypng writes 16-bit colour PNGs but no EXIF; Pillow writes EXIF but not 16-bit colour)."""
-    exif = Image.Exif()
-    exif[0x0112] = orientation
     chunks = list(png.Reader(filename=str(path)).chunks())
-    chunks.insert(1, (b"eXIf", exif.tobytes()))
+    chunks.insert(1, (b"eXIf", exif_saying(orientation).tobytes()))
     with open(path, "wb") as f:
         png.write_chunks(f, chunks)
 
@@ -39,13 +43,12 @@ def with_exif_chunk(path, orientation: int) -> None:
 # ---- EXIF orientation ----------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("suffix", [".png", ".tif"])  # Pillow turns TIFFs itself as it decodes
 @pytest.mark.parametrize("orientation", range(1, 9))
-def test_exif_orientation_is_undone_as_pillow_does(tmp_path, orientation):
+def test_exif_orientation_is_undone_as_pillow_does(tmp_path, orientation, suffix):
     stored = (synthetic_image(10, 14) * 255).round().astype(np.uint8)  # not square
-    exif = Image.Exif()
-    exif[0x0112] = orientation
-    path = tmp_path / "turned.png"
-    Image.fromarray(stored).save(path, exif=exif)
+    path = tmp_path / f"turned{suffix}"
+    Image.fromarray(stored).save(path, exif=exif_saying(orientation))
     with Image.open(path) as image:
         upright = np.asarray(ImageOps.exif_transpose(image))
     sig = load_image(path)
@@ -53,16 +56,36 @@ def test_exif_orientation_is_undone_as_pillow_does(tmp_path, orientation):
     np.testing.assert_allclose(sig.image, upright / 255.0, atol=1e-6)
 
 
-def test_exif_orientation_turns_16bit_colour_pngs_and_comes_before_the_crop(tmp_path):
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_turns_16bit_colour_pngs_as_pillow_turns_8bit_ones(tmp_path, orientation):
+    stored = (synthetic_image(10, 14) * 255).round().astype(np.uint16)
+    deep, shallow = tmp_path / "deep.png", tmp_path / "shallow.png"
+    with open(deep, "wb") as f:  # 257 v: the same picture at 16 bits
+        png.Writer(14, 10, greyscale=False, bitdepth=16).write(f, (stored * 257).reshape(10, 42))
+    with_exif_chunk(deep, orientation)
+    Image.fromarray(stored.astype(np.uint8)).save(shallow, exif=exif_saying(orientation))
+    np.testing.assert_allclose(load_image(deep).image, load_image(shallow).image, atol=1e-7)
+
+
+def test_exif_orientation_comes_before_the_crop(tmp_path):
     stored = np.random.default_rng(1).integers(0, 65536, size=(8, 12, 3), dtype=np.uint16)
     path = tmp_path / "turned16.png"
     with open(path, "wb") as f:
         png.Writer(12, 8, greyscale=False, bitdepth=16).write(f, stored.reshape(8, 36))
-    with_exif_chunk(path, 6)  # stored a quarter turn anticlockwise: shown turned clockwise
+    with_exif_chunk(path, 6)  # shown turned a quarter clockwise
     upright = np.rot90(stored, -1)  # 12 rows, 8 columns
     np.testing.assert_allclose(load_image(path).image, upright / 65535.0, atol=1e-7)
     # the crop is taken from the upright picture: 8 wide, the middle 8 of its 12 rows
     np.testing.assert_allclose(load_image(path, crop=8).image, upright[2:10] / 65535.0, atol=1e-7)
+
+
+@pytest.mark.parametrize("orientation", [6, 8])
+def test_exif_orientation_turns_16bit_colour_tiffs(tmp_path, orientation):
+    stored = np.random.default_rng(5).integers(0, 65536, size=(8, 12, 3), dtype=np.uint16)
+    path = tmp_path / "turned16.tif"
+    tifffile.imwrite(path, stored, photometric="rgb", extratags=[(0x0112, "H", 1, orientation)])
+    upright = np.rot90(stored, -1 if orientation == 6 else 1)
+    np.testing.assert_allclose(load_image(path).image, upright / 65535.0, atol=1e-7)
 
 
 # ---- 16 bits kept ----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import png  # pypng: Pillow decodes 16-bit colour PNGs to 8 bits, pypng keeps all 16
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from skimage.transform import resize
 
 from ..checks import check_memory
@@ -163,8 +163,9 @@ def read_deep_tiff(path: Path) -> np.ndarray:
 def undo_orientation(array: np.ndarray, orientation: object) -> np.ndarray:
     """(H, W, C) turned and mirrored as an EXIF orientation (1 to 8) asks it to be shown.
 
-    The same result as Pillow's ``ImageOps.exif_transpose``, done on the array so that 16-bit
-    colour images, which never become Pillow images, are turned too. Other values: unchanged.
+    The same result as Pillow's ``ImageOps.exif_transpose``, done on the array for the 16-bit
+    images that are read without Pillow (which would cut them to 8 bits). Other values:
+    unchanged.
     """
     steps = {
         2: lambda a: a[:, ::-1],  # mirrored left to right
@@ -198,15 +199,15 @@ def read_image(path: Path) -> np.ndarray:
     16-bit files at full precision."""
     with Image.open(path) as image:
         check_single_frame(image, path)
-        orientation = image.getexif().get(ORIENTATION)
         if is_16bit_png(path):
-            array = read_16bit_png(path)
-        elif is_deep_colour_tiff(image):
-            array = read_deep_tiff(path)
-        else:
-            image.load()
-            array = to_float_array(image, str(path))
-    return undo_orientation(array, orientation)
+            return undo_orientation(read_16bit_png(path), image.getexif().get(ORIENTATION))
+        if is_deep_colour_tiff(image):
+            # the tag as the file has it: Pillow has not decoded (and turned) this TIFF
+            return undo_orientation(read_deep_tiff(path), image.getexif().get(ORIENTATION))
+        # Pillow turns TIFFs upright itself as it decodes them, then drops the tag; its
+        # exif_transpose decodes first, so no image is turned twice
+        ImageOps.exif_transpose(image, in_place=True)
+        return to_float_array(image, str(path))
 
 
 def centre_crop(array: np.ndarray, crop: tuple[int, int] | int) -> np.ndarray:
