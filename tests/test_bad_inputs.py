@@ -97,6 +97,8 @@ def data(tmp_path_factory) -> Path:
     loud = speech_like(0.5)
     for name, level in (("antiphase", 1.0), ("antiphase-quiet", 0.02)):  # 16-bit PCM
         sf.write(d / f"{name}.wav", level * np.stack([loud, -loud], axis=1), RATE)
+    steps = np.random.default_rng(0).integers(-1, 2, size=800).astype(np.int16)
+    sf.write(d / "dither.wav", steps, RATE, subtype="PCM_16")  # +-1 step: rounding noise only
     return d
 
 
@@ -202,6 +204,7 @@ ROWS = [
     pytest.param(
         fit_args("antiphase.wav", "--channel", "2"), "has 2 channel(s)", id="audio-no-channel-2"
     ),
+    pytest.param(fit_args("dither.wav"), "only rounding noise", id="audio-rounding-noise"),
     pytest.param(
         fit_args("antiphase.wav", "--duration", "1e-5"),
         "at least 3 samples",

@@ -187,6 +187,17 @@ def to_mono(data: np.ndarray, channel: int | None, step: float, path: Path) -> n
     return mix
 
 
+def check_above_floor(mono: np.ndarray, subtype: str, path: Path) -> None:
+    """NintError for a clip whose peak is at most one quantisation step of its PCM samples
+    (but not silent): all it holds is rounding noise, which dividing by the peak would scale
+    to full range and fit as if it were sound."""
+    peak = float(np.max(np.abs(mono))) if mono.size else 0.0
+    if 0.0 < peak <= quantisation_step(subtype):
+        raise NintError(
+            f"{path} holds only rounding noise: its peak is one step of its {subtype} samples"
+        )
+
+
 def load_audio(
     path: str | Path,
     start: float | None = None,
@@ -206,7 +217,8 @@ def load_audio(
 
     Raises:
         NintError: a missing, unreadable, empty or silent file, a segment outside the clip or
-            shorter than 3 samples, channels that cancel in the mix, or no such channel.
+            shorter than 3 samples, channels that cancel in the mix, no such channel, or a
+            clip that peaks within one quantisation step of silence (only rounding noise).
     """
     path = existing_file(path, "an audio")
     try:
@@ -238,8 +250,10 @@ def load_audio(
         data, rate = sf.read(str(path), start=first, frames=count, dtype="float64", always_2d=True)
     except (sf.SoundFileError, RuntimeError) as exc:
         raise NintError(f"cannot decode {path} ({exc})") from None
+    mono = to_mono(data, channel, quantisation_step(info.subtype), path)
+    check_above_floor(mono, info.subtype, path)
     return AudioSignal(
-        to_mono(data, channel, quantisation_step(info.subtype), path),
+        mono,
         rate,
         name=path.stem,
         coord_range=DEFAULT_COORD_RANGE if coord_range is None else coord_range,
