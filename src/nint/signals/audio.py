@@ -146,7 +146,7 @@ AUDIO_OPTIONS = (
     Option(
         "coord_range", "time coordinates span [-R, R] (100; first omega_0 30)", allowed=POSITIVE
     ),
-    Option("channel", "fit channel N (from 0) instead of the mean of all channels", int),
+    Option("channel", "fit channel N alone, counted from 0 (the mean of all channels)", int),
 )
 
 
