@@ -86,6 +86,19 @@ def data(tmp_path_factory) -> Path:
     images = d / "images"
     images.mkdir()
     Image.fromarray(picture).save(images / "a.png")
+    # inputs that were silently changed
+    plane = synthetic_image(16, 16, channels=1)[:, :, 0].copy()
+    plane[0, 0], plane[-1, -1] = 0.0, 1.0
+    Image.fromarray(plane * 1000).save(d / "float1000.tif")  # was clipped to a constant
+    Image.fromarray((plane * 100000).astype(np.int32)).save(d / "int32.tif")  # saturated
+    frames = [Image.fromarray(picture // k) for k in (1, 2, 3)]
+    frames[0].save(d / "animated.gif", save_all=True, append_images=frames[1:])
+    frames[0].save(d / "pages.tif", save_all=True, append_images=frames[1:2])
+    loud = speech_like(0.5)
+    for name, level in (("antiphase", 1.0), ("antiphase-quiet", 0.02)):  # 16-bit PCM
+        sf.write(d / f"{name}.wav", level * np.stack([loud, -loud], axis=1), RATE)
+    steps = np.random.default_rng(0).integers(-1, 2, size=800).astype(np.int16)
+    sf.write(d / "dither.wav", steps, RATE, subtype="PCM_16")  # +-1 step: rounding noise only
     return d
 
 
@@ -155,7 +168,7 @@ ROWS = [
     # audio
     pytest.param(fit_args("nan.wav"), "non-finite samples", id="audio-nan-samples"),
     pytest.param(fit_args("inf.wav"), "non-finite samples", id="audio-inf-samples"),
-    pytest.param(fit_args("one.wav"), "at least 2 samples", id="audio-one-sample"),
+    pytest.param(fit_args("one.wav"), "at least 3 samples", id="audio-one-sample"),
     pytest.param(fit_args("silent.wav"), "silent", id="audio-silent"),
     pytest.param(fit_args("cut.wav"), "cannot read", id="audio-cut-in-header"),
     pytest.param(fit_args("clip.wav", "--coord-range", "inf"), "--coord-range", id="range-inf"),
@@ -164,6 +177,45 @@ ROWS = [
     pytest.param(fit_args("clip.wav", "--start", "2"), "outside the clip", id="start-after-end"),
     pytest.param(fit_args("clip.wav", "--duration", "inf"), "--duration", id="duration-inf"),
     pytest.param(fit_args("clip.wav", "--crop", "8"), "does not apply", id="image-option-on-audio"),
+    # inputs that were silently changed
+    pytest.param(
+        fit_args("float1000.tif"),
+        "float pixel values span [0, 1000]; nint expects [0, 1]: rescale it first",
+        id="image-float-outside-0-1",
+    ),
+    pytest.param(
+        fit_args("int32.tif"),
+        "integer pixel values span [0, 100000]; nint expects [0, 65535]",
+        id="image-int32-above-16-bits",
+    ),
+    pytest.param(fit_args("animated.gif"), "holds 3 frames", id="image-animated-gif"),
+    pytest.param(fit_args("pages.tif"), "holds 2 frames", id="image-multi-page-tiff"),
+    pytest.param(
+        fit_args("clip.wav", "--start", "0.4999"), "at least 3 samples", id="audio-two-samples"
+    ),
+    pytest.param(
+        fit_args("antiphase.wav"), "cancel when averaged to mono", id="audio-antiphase-stereo"
+    ),
+    pytest.param(
+        fit_args("antiphase-quiet.wav"),
+        "fit one with --channel N",
+        id="audio-antiphase-quiet-stereo",
+    ),
+    pytest.param(
+        fit_args("antiphase.wav", "--channel", "2"), "has 2 channel(s)", id="audio-no-channel-2"
+    ),
+    pytest.param(fit_args("dither.wav"), "only rounding noise", id="audio-rounding-noise"),
+    pytest.param(
+        fit_args("antiphase.wav", "--duration", "1e-5"),
+        "at least 3 samples",
+        id="audio-stereo-no-samples",
+    ),
+    pytest.param(
+        fit_args("clip.wav", "--channel", "-1"), "has 1 channel(s)", id="audio-channel-negative"
+    ),
+    pytest.param(
+        fit_args("pic.png", "--channel", "0"), "does not apply", id="audio-option-on-image"
+    ),
     # meshes
     pytest.param(
         fit_args("tet.obj", *MESH[:4], "--grid-resolution", "1000000"),
@@ -250,7 +302,7 @@ def test_the_table_covers_every_modality_and_bench():
         (5, [], {"stoi", "pesq"}),  # under one STOI frame
         (3000, [], {"stoi", "pesq"}),  # 0.19 s: PESQ needs 0.25 s
         (8000, ["--duration", "0.01"], {"stoi", "pesq"}),
-        (8000, ["--start", "0.4999"], {"stoi", "pesq"}),  # two samples left
+        (8000, ["--start", "0.4998"], {"stoi", "pesq"}),  # three samples left, the fewest
         (5000, [], {"stoi"}),  # 0.31 s: enough for PESQ, not for STOI's 30 frames (0.397 s)
     ],
 )

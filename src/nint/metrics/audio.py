@@ -26,15 +26,19 @@ def si_snr(estimate: np.ndarray, reference: np.ndarray) -> float:
     Both signals are made zero-mean; the estimate is projected on the reference,
     s = (<e, r> / ||r||^2) r, and SI-SNR = 10 log10(||s||^2 / ||e - s||^2).
     Returns ``inf`` when the estimate is an exact scaled copy and ``-inf`` when it holds no
-    component of the reference (a constant or an orthogonal estimate).
+    component of the reference (a constant or an orthogonal estimate). Removing the mean and
+    the scale takes two degrees of freedom, so T must be at least 3: every non-constant
+    estimate of a 2-sample reference is a scaled copy of it, and would score ``inf``.
 
     Args:
-        estimate, reference: (T,) float arrays of the same length.
+        estimate, reference: (T,) float arrays of the same length, T >= 3.
     """
     e = np.asarray(estimate, dtype=np.float64).ravel()
     r = np.asarray(reference, dtype=np.float64).ravel()
     if e.shape != r.shape:
         raise ValueError(f"SI-SNR needs equal lengths, got {e.size} and {r.size}")
+    if r.size < 3:
+        raise ValueError(f"SI-SNR needs at least 3 samples, got {r.size}")
     e, r = e - e.mean(), r - r.mean()
     energy = float(np.dot(r, r))
     if energy == 0.0:

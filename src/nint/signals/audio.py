@@ -1,12 +1,14 @@
 """Audio: WAV, FLAC and OGG files (soundfile) as time coordinates and amplitude targets.
 
 Sample t of a T-sample clip is coordinate -R + 2 R t / (T - 1) in [-R, R] (R = ``coord_range``).
-The clip is mixed down to mono and its amplitude divided by its peak |x|, so targets lie in
-[-1, 1]; reconstructions are scaled back before they are written or scored.
+The clip is mixed down to mono (or one channel is picked) and its amplitude divided by its peak
+|x|, so targets lie in [-1, 1]; reconstructions are scaled back before they are written or scored.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,33 @@ AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".oga"})
 # omega_0 of 30, i.e. sine frequencies up to 30 * 100 = 3000 per unit of normalised time.
 DEFAULT_COORD_RANGE = 100.0
 DEFAULT_FIRST_OMEGA_0 = 30.0
+#: SI-SNR removes a clip's mean and scale, which leaves nothing of a 2-sample clip to measure
+#: (every estimate would score +inf): 3 samples is the least it can score
+MIN_SAMPLES = 3
+#: a mix of several channels below this share of the loudest channel's RMS level has cancelled
+CANCELLED = 1e-3
+
+
+def check_rate(rate: object) -> int:
+    """``rate`` as an int; NintError unless it is a whole number of samples per second > 0."""
+    whole = isinstance(rate, numbers.Integral) or (
+        isinstance(rate, numbers.Real) and math.isfinite(rate) and float(rate).is_integer()
+    )
+    if isinstance(rate, bool) or not whole or not rate > 0:  # type: ignore[operator]
+        raise NintError(f"the sample rate must be a whole number of Hz > 0, got {rate!r}")
+    return int(rate)  # type: ignore[arg-type]
+
+
+def mono_samples(samples: np.ndarray, name: str) -> np.ndarray:
+    """(T,) float64 from samples of one channel: (T,), (T, 1) or (1, T); NintError for
+    several channels, which flattening would interleave (or chain) into one long clip."""
+    samples = np.asarray(samples)
+    if sum(size > 1 for size in samples.shape) > 1:
+        raise NintError(
+            f"audio {name!r} has shape {samples.shape}: AudioSignal takes one channel, (T,); "
+            "mix the channels (samples.mean(axis=1)) or pick one (samples[:, 0])"
+        )
+    return samples.astype(np.float64).ravel()
 
 
 class AudioSignal(Signal):
@@ -46,9 +75,15 @@ class AudioSignal(Signal):
         coord_range: float = DEFAULT_COORD_RANGE,
         start: float = 0.0,
     ) -> None:
-        samples = np.asarray(samples, dtype=np.float64).ravel()
-        if samples.size < 2:
-            raise NintError(f"an audio clip needs at least 2 samples, got {samples.size}")
+        """``samples``: one channel, (T,) with T >= 3; ``rate``: a whole number of Hz > 0.
+        Several channels, a shorter clip, NaN, inf, silence or another rate are refused."""
+        samples = mono_samples(samples, name)
+        rate = check_rate(rate)
+        if samples.size < MIN_SAMPLES:
+            raise NintError(
+                f"an audio clip needs at least {MIN_SAMPLES} samples for SI-SNR to measure "
+                f"anything, got {samples.size}"
+            )
         check_float(coord_range, "the coordinate range", POSITIVE)
         if not np.all(np.isfinite(samples)):
             # float WAVs can hold NaN or inf; one of them makes the peak and every target NaN
@@ -57,7 +92,7 @@ class AudioSignal(Signal):
             raise NintError("the audio clip is silent (all samples are equal)")
         peak = float(np.max(np.abs(samples)))
         self.samples = samples
-        self.rate = int(rate)
+        self.rate = rate
         self.peak = peak
         self.coord_range = float(coord_range)
         self.start = float(start)
@@ -111,7 +146,56 @@ AUDIO_OPTIONS = (
     Option(
         "coord_range", "time coordinates span [-R, R] (100; first omega_0 30)", allowed=POSITIVE
     ),
+    Option("channel", "fit channel N alone, counted from 0 (the mean of all channels)", int),
 )
+
+
+def quantisation_step(subtype: str) -> float:
+    """The amplitude of one step of a PCM subtype as soundfile reads it (PCM_16: 2^-15); 0
+    for float and compressed subtypes, whose steps are not fixed."""
+    bits = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32}.get(subtype)
+    return 0.0 if bits is None else 2.0 ** (1 - bits)
+
+
+def to_mono(data: np.ndarray, channel: int | None, step: float, path: Path) -> np.ndarray:
+    """(T,) from (T, C) samples: channel ``channel``, else the mean of all channels.
+
+    A mean whose level has cancelled (RMS below ``CANCELLED`` of the loudest channel's, or
+    peaks within one quantisation ``step`` of silence) is refused: dividing it by its peak
+    would fit rounding noise scaled to full range instead of the sound.
+    """
+    channels = data.shape[1]
+    if channel is not None:
+        if isinstance(channel, bool) or not isinstance(channel, numbers.Integral):
+            raise NintError(f"--channel must be a whole number, got {channel!r}")
+        if not 0 <= channel < channels:
+            raise NintError(
+                f"--channel {channel}: {path} has {channels} channel(s), numbered from 0"
+            )
+        return data[:, channel]
+    mix = data.mean(axis=1)
+    if channels == 1 or mix.size < MIN_SAMPLES:  # too short a clip: AudioSignal says so
+        return mix
+    loudest = float(np.sqrt(np.max(np.mean(data**2, axis=0))))
+    level = float(np.sqrt(np.mean(mix**2)))
+    floor = float(np.max(np.abs(mix))) <= step < float(np.max(np.abs(data)))
+    if level < CANCELLED * loudest or floor:
+        raise NintError(
+            f"the {channels} channels of {path} cancel when averaged to mono (the mix keeps "
+            f"{level / loudest:.1g} of the loudest channel's level): fit one with --channel N"
+        )
+    return mix
+
+
+def check_above_floor(mono: np.ndarray, subtype: str, path: Path) -> None:
+    """NintError for a clip whose peak is at most one quantisation step of its PCM samples
+    (but not silent): all it holds is rounding noise, which dividing by the peak would scale
+    to full range and fit as if it were sound."""
+    peak = float(np.max(np.abs(mono))) if mono.size else 0.0
+    if 0.0 < peak <= quantisation_step(subtype):
+        raise NintError(
+            f"{path} holds only rounding noise: its peak is one step of its {subtype} samples"
+        )
 
 
 def load_audio(
@@ -119,17 +203,22 @@ def load_audio(
     start: float | None = None,
     duration: float | None = None,
     coord_range: float | None = None,
+    channel: int | None = None,
 ) -> AudioSignal:
     """Read a WAV, FLAC or OGG file (or a segment of it) as a mono signal.
 
     Args:
-        path: the audio file; several channels are averaged to mono.
+        path: the audio file; several channels are averaged to mono, unless they cancel there
+            (anti-phase channels), which is refused.
         start: segment start in seconds (0).
         duration: segment length in seconds (to the end of the clip).
         coord_range: R of the time coordinates in [-R, R] (100).
+        channel: fit this channel (from 0) alone instead of the mean of all channels.
 
     Raises:
-        NintError: a missing, unreadable, empty or silent file, or a segment outside the clip.
+        NintError: a missing, unreadable, empty or silent file, a segment outside the clip or
+            shorter than 3 samples, channels that cancel in the mix, no such channel, or a
+            clip that peaks within one quantisation step of silence (only rounding noise).
     """
     path = existing_file(path, "an audio")
     try:
@@ -161,8 +250,10 @@ def load_audio(
         data, rate = sf.read(str(path), start=first, frames=count, dtype="float64", always_2d=True)
     except (sf.SoundFileError, RuntimeError) as exc:
         raise NintError(f"cannot decode {path} ({exc})") from None
+    mono = to_mono(data, channel, quantisation_step(info.subtype), path)
+    check_above_floor(mono, info.subtype, path)
     return AudioSignal(
-        data.mean(axis=1),
+        mono,
         rate,
         name=path.stem,
         coord_range=DEFAULT_COORD_RANGE if coord_range is None else coord_range,

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import png  # pypng: Pillow decodes 16-bit colour PNGs to 8 bits, pypng keeps all 16
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from skimage.transform import resize
 
 from ..checks import check_memory
@@ -22,6 +22,10 @@ from ..metrics.image import psnr, ssim
 from ..metrics.lpips import lpips
 from ..options import Option
 from .base import Metric, Signal, existing_file
+
+#: the EXIF tag of how a picture is turned or mirrored, and the TIFF tag of its sample depth
+ORIENTATION = 0x0112
+BITS_PER_SAMPLE = 258
 
 
 def grid_coords(height: int, width: int, centres: bool = False) -> torch.Tensor:
@@ -58,33 +62,48 @@ def parse_extent(text: str | int | tuple[int, int], what: str) -> tuple[int, int
     return value
 
 
+def check_range(array: np.ndarray, low: float, high: float, what: str) -> None:
+    """NintError naming the values' span when ``array`` (finite) leaves [low, high].
+
+    Values outside the range used to be clipped, which can turn a whole image into one
+    constant; a refusal that names the span tells the user how to rescale instead.
+    """
+    lowest, highest = array.min().item(), array.max().item()  # ints stay ints
+    if lowest < low or highest > high:
+        span = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in (lowest, highest))
+        raise NintError(f"{what} span [{span}]; nint expects [{low:g}, {high:g}]: rescale it first")
+
+
 def to_float_array(image: Image.Image, name: str = "the image") -> np.ndarray:
     """(H, W, C) float32 in [0, 1], C = 1 or 3, from a Pillow image of 8 or 16 bits.
 
-    Alpha channels are dropped; palette, CMYK and other colour modes become RGB. Float images
-    (mode F, e.g. 32-bit TIFFs) with NaN or inf are refused (NintError naming ``name``).
+    Alpha channels are dropped; palette, CMYK and other colour modes become RGB. 16-bit and
+    32-bit integer images are divided by 65535 (Pillow holds 16-bit grey in both); values
+    outside [0, 65535] are refused rather than saturated. Float images (mode F, e.g. 32-bit
+    TIFFs) are used as they are and must lie in [0, 1]: NaN, inf or values outside are refused
+    (NintError naming ``name`` and the values' span), never clipped.
     """
     mode = image.mode
-    if mode.startswith("I;16"):
-        array = np.asarray(image, dtype=np.float32) / 65535.0
-    elif mode == "I":  # 32-bit integer mode: Pillow's container for 16-bit grayscale PNGs
-        array = np.asarray(image, dtype=np.float32) / 65535.0
+    if mode == "I" or mode.startswith("I;16"):
+        raw = np.asarray(image)
+        check_range(raw, 0, 65535, f"{name}: integer pixel values")
+        array = raw.astype(np.float32) / 65535.0
     elif mode == "F":
         array = np.asarray(image, dtype=np.float32)
         if not np.all(np.isfinite(array)):
-            # checked before the clip below, which keeps NaN and turns inf into 0 or 1
             raise NintError(f"{name} has non-finite pixel values (NaN or inf)")
+        check_range(array, 0.0, 1.0, f"{name}: float pixel values")
     elif mode in ("1", "L", "LA"):
         array = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
     else:
         array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
     if array.ndim == 2:
         array = array[:, :, None]
-    return np.clip(array, 0.0, 1.0)
+    return array
 
 
-def is_16bit_colour_png(path: Path) -> bool:
-    """True for a PNG whose header says 16 bits per sample and colour type RGB or RGBA."""
+def is_16bit_png(path: Path) -> bool:
+    """True for a PNG whose header says 16 bits per sample (grey, RGB, either with alpha)."""
     with open(path, "rb") as f:
         head = f.read(26)
     return (
@@ -92,24 +111,103 @@ def is_16bit_colour_png(path: Path) -> bool:
         and head[:8] == b"\x89PNG\r\n\x1a\n"
         and head[12:16] == b"IHDR"
         and head[24] == 16
-        and head[25] in (2, 6)
     )
 
 
-def read_16bit_colour_png(path: Path) -> np.ndarray:
-    """(H, W, 3) float32 in [0, 1] from a 16-bit RGB(A) PNG, full precision, alpha dropped."""
+def read_16bit_png(path: Path) -> np.ndarray:
+    """(H, W, C) float32 in [0, 1] from a 16-bit PNG at full precision, alpha dropped.
+
+    Pillow decodes 16-bit colour and grey+alpha PNGs to 8 bits; pypng keeps every bit. A
+    grey(+alpha) PNG gives C = 1, an RGB(A) one C = 3. Values are divided by the largest one
+    the decoded depth holds (65535, or less where an sBIT chunk makes pypng scale them down).
+    """
     width, height, rows, info = png.Reader(filename=str(path)).asDirect()  # rows: lazy
-    limit = Image.MAX_IMAGE_PIXELS
-    if limit is not None and width * height > 2 * limit:
-        # the limit (and words) Pillow applies to every other image before decoding it
-        raise Image.DecompressionBombError(
-            f"Image size ({width * height} pixels) exceeds limit of {2 * limit} pixels, "
-            "could be decompression bomb DOS attack."
-        )
     planes = info["planes"]
     array = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows])
-    array = array.reshape(height, width, planes)[:, :, :3]
-    return array.astype(np.float32) / 65535.0
+    array = array.reshape(height, width, planes)[:, :, : 1 if planes <= 2 else 3]
+    return array.astype(np.float32) / float(2 ** info["bitdepth"] - 1)
+
+
+def is_deep_colour_tiff(image: Image.Image) -> bool:
+    """True for a TIFF with more than 8 bits per sample that Pillow holds in an 8-bit mode
+    (16-bit RGB(A) becomes mode RGB, cutting every sample to its top 8 bits)."""
+    if image.format != "TIFF" or image.mode in ("I", "F") or image.mode.startswith("I;16"):
+        return False
+    bits = image.tag_v2.get(BITS_PER_SAMPLE, 8)  # type: ignore[attr-defined]
+    return max(bits) > 8 if isinstance(bits, tuple) else bits > 8
+
+
+def read_deep_tiff(path: Path) -> np.ndarray:
+    """(H, W, C) float32 in [0, 1] from a 16-bit grey or RGB(A) TIFF, all bits kept (tifffile),
+    alpha dropped; NintError for other sample types or colour spaces."""
+    import tifffile  # only for these files; installed with scikit-image
+
+    try:
+        with tifffile.TiffFile(path) as tiff:
+            page = tiff.pages[0]
+            array = page.asarray()
+            axes, photometric = page.axes, page.photometric
+    except (ValueError, tifffile.TiffFileError) as exc:  # e.g. a codec tifffile lacks
+        reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        raise NintError(f"cannot read {path} at full precision ({reason})") from None
+    array = np.moveaxis(array, axes.index("S"), -1) if "S" in axes else array[:, :, None]
+    kinds = {tifffile.PHOTOMETRIC.MINISBLACK: 1, tifffile.PHOTOMETRIC.RGB: 3}
+    if array.dtype != np.uint16 or photometric not in kinds:
+        raise NintError(
+            f"cannot read {path} at full precision: nint reads 16-bit grey and RGB TIFFs, "
+            f"this one holds {array.dtype} {photometric.name} samples"
+        )
+    return array[:, :, : kinds[photometric]].astype(np.float32) / 65535.0
+
+
+def undo_orientation(array: np.ndarray, orientation: object) -> np.ndarray:
+    """(H, W, C) turned and mirrored as an EXIF orientation (1 to 8) asks it to be shown.
+
+    The same result as Pillow's ``ImageOps.exif_transpose``, done on the array for the 16-bit
+    images that are read without Pillow (which would cut them to 8 bits). Other values:
+    unchanged.
+    """
+    steps = {
+        2: lambda a: a[:, ::-1],  # mirrored left to right
+        3: lambda a: a[::-1, ::-1],  # upside down
+        4: lambda a: a[::-1],  # mirrored top to bottom
+        5: lambda a: a.transpose(1, 0, 2),
+        6: lambda a: np.rot90(a, -1),  # stored a quarter turn anticlockwise
+        7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
+        8: lambda a: np.rot90(a, 1),
+    }
+    step = steps.get(orientation) if isinstance(orientation, int) else None
+    return array if step is None else np.ascontiguousarray(step(array))
+
+
+def check_single_frame(image: Image.Image, path: Path) -> None:
+    """NintError for an animation or a multi-page file: which frame to fit is the user's call.
+
+    Camera JPEGs that carry a preview or depth map (Pillow's MPO) are let through: their first
+    frame is the photograph itself.
+    """
+    frames = getattr(image, "n_frames", 1)
+    if frames > 1 and image.format != "MPO":
+        raise NintError(
+            f"{path} holds {frames} frames (an animation or a multi-page file); nint fits one "
+            "image: save the frame you want as a file of its own"
+        )
+
+
+def read_image(path: Path) -> np.ndarray:
+    """(H, W, C) float32 in [0, 1] of an image file, upright as its EXIF orientation says,
+    16-bit files at full precision."""
+    with Image.open(path) as image:
+        check_single_frame(image, path)
+        if is_16bit_png(path):
+            return undo_orientation(read_16bit_png(path), image.getexif().get(ORIENTATION))
+        if is_deep_colour_tiff(image):
+            # the tag as the file has it: Pillow has not decoded (and turned) this TIFF
+            return undo_orientation(read_deep_tiff(path), image.getexif().get(ORIENTATION))
+        # Pillow turns TIFFs upright itself as it decodes them, then drops the tag; its
+        # exif_transpose decodes first, so no image is turned twice
+        ImageOps.exif_transpose(image, in_place=True)
+        return to_float_array(image, str(path))
 
 
 def centre_crop(array: np.ndarray, crop: tuple[int, int] | int) -> np.ndarray:
@@ -151,6 +249,39 @@ def resize_to(array: np.ndarray, size: tuple[int, int] | int) -> np.ndarray:
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
+#: integer pixel types that ``unit_image`` divides by their largest value
+PIXEL_SCALES = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+
+
+def unit_image(image: np.ndarray, name: str = "image") -> np.ndarray:
+    """(H, W, C) float32 in [0, 1], C = 1 or 3, from an (H, W) or (H, W, C) array given to
+    a signal: floats in [0, 1] as they are, uint8 / uint16 divided by 255 / 65535, booleans as
+    0 / 1. Other types, NaN, inf and floats outside [0, 1] are refused (NintError naming the
+    values' span): clipping them would fit another image than the one given.
+    """
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = image[:, :, None]
+    if image.ndim != 3 or image.shape[2] not in (1, 3):
+        raise NintError(f"an image must be H x W x 1 or H x W x 3, got shape {image.shape}")
+    if image.shape[0] < 7 or image.shape[1] < 7:
+        raise NintError(f"image {image.shape[1]}x{image.shape[0]} is too small (SSIM needs 7x7)")
+    check_image_memory(image.shape[1], image.shape[0], image.shape[2])
+    if image.dtype in PIXEL_SCALES:
+        return image.astype(np.float32) / PIXEL_SCALES[image.dtype]
+    if image.dtype == np.bool_:
+        return image.astype(np.float32)
+    if not np.issubdtype(image.dtype, np.floating):
+        raise NintError(
+            f"image {name!r} has {image.dtype} pixels; nint takes floats in [0, 1], uint8 or uint16"
+        )
+    if not np.all(np.isfinite(image)):
+        # one NaN target makes every loss and metric NaN
+        raise NintError(f"image {name!r} has non-finite pixel values (NaN or inf)")
+    check_range(image, 0.0, 1.0, f"image {name!r}: pixel values")
+    return np.ascontiguousarray(image, dtype=np.float32)
+
+
 class ImageSignal(Signal):
     """An image as a signal: coords (H*W, 2), values (H*W, C) with C = 1 or 3."""
 
@@ -162,20 +293,9 @@ class ImageSignal(Signal):
     )
 
     def __init__(self, image: np.ndarray, name: str = "image") -> None:
-        if image.ndim == 2:
-            image = image[:, :, None]
-        if image.ndim != 3 or image.shape[2] not in (1, 3):
-            raise NintError(f"an image must be H x W x 1 or H x W x 3, got shape {image.shape}")
-        if image.shape[0] < 7 or image.shape[1] < 7:
-            raise NintError(
-                f"image {image.shape[1]}x{image.shape[0]} is too small (SSIM needs 7x7)"
-            )
-        if not np.all(np.isfinite(image)):
-            # one NaN target makes every loss and metric NaN (arrays given here directly;
-            # load_image refuses such files before its clip)
-            raise NintError(f"image {name!r} has non-finite pixel values (NaN or inf)")
-        check_image_memory(image.shape[1], image.shape[0], image.shape[2])
-        self.image = np.ascontiguousarray(image, dtype=np.float32)
+        """``image``: (H, W) or (H, W, C) floats in [0, 1], or uint8 / uint16 pixels (divided
+        by 255 / 65535); other values and types are refused (``unit_image``)."""
+        self.image = unit_image(image, name)
         self.height, self.width, channels = self.image.shape
         values = torch.from_numpy(self.image.reshape(-1, channels).copy())
         super().__init__(grid_coords(self.height, self.width), values, name)
@@ -233,22 +353,20 @@ def load_image(
     """Read an image file as a signal.
 
     Args:
-        path: any image Pillow reads (RGB or grayscale, 8- or 16-bit; alpha is dropped).
-            16-bit RGB(A) PNGs are read with pypng, because Pillow would reduce them to 8 bits.
+        path: any image Pillow reads (RGB or grayscale, 8- or 16-bit; alpha is dropped),
+            turned upright as its EXIF orientation says before anything else. 16-bit PNGs are
+            read with pypng and 16-bit colour TIFFs with tifffile, because Pillow would reduce
+            them to 8 bits. Float images must lie in [0, 1].
         size: resize after cropping: N (longer side N, aspect kept) or "WxH".
         crop: centre crop first: N (N x N) or "WxH".
 
     Raises:
-        NintError: missing or unreadable file, or a crop larger than the image.
+        NintError: missing or unreadable file, an animation or multi-page file, float values
+            outside [0, 1] or integer ones outside [0, 65535], or a crop larger than the image.
     """
     path = existing_file(path, "an image")
     try:
-        if is_16bit_colour_png(path):
-            array = read_16bit_colour_png(path)
-        else:
-            with Image.open(path) as image:
-                image.load()
-                array = to_float_array(image, str(path))
+        array = read_image(path)
     except NintError:
         raise
     except Image.DecompressionBombError as exc:

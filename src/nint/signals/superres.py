@@ -18,7 +18,7 @@ import torch
 
 from ..errors import NintError
 from .base import Metric
-from .image import ImageSignal, grid_coords, load_image, resize_to
+from .image import ImageSignal, grid_coords, load_image, resize_to, unit_image
 
 
 class SuperResSignal(ImageSignal):
@@ -37,16 +37,13 @@ class SuperResSignal(ImageSignal):
     def __init__(self, image: np.ndarray, factor: int = 2, name: str = "image") -> None:
         if factor < 2:
             raise NintError(f"the super-resolution factor must be at least 2, got {factor}")
-        height, width = image.shape[:2]
+        high = unit_image(image, name)  # checked and scaled before resizing, as ImageSignal
+        height, width = high.shape[:2]
         if height % factor or width % factor:
             raise NintError(f"a {width}x{height} image does not divide by the factor {factor}")
-        low = resize_to(
-            image if image.ndim == 3 else image[:, :, None], (width // factor, height // factor)
-        )
+        low = resize_to(high, (width // factor, height // factor))
         super().__init__(low, name=name)
-        self.high = np.ascontiguousarray(
-            image if image.ndim == 3 else image[:, :, None], dtype=np.float32
-        )
+        self.high = high
         self.factor = factor
         self.coords = grid_coords(self.height, self.width, centres=True)
         self._eval_coords = grid_coords(height, width, centres=True)
