@@ -182,7 +182,7 @@ def why_not_replaceable(folder: Path, keep: Sequence[str | Path] = ()) -> str | 
         if _holds(folder, absolute(path)):
             return f"holds the input {path}"
     if not written_by_nint(folder):
-        return f"was not written by nint (it has no {MARKER} file); delete it yourself"
+        return f"was not written by nint (it has no {MARKER} file; delete it yourself if it may go)"
     return None
 
 
