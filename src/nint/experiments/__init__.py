@@ -90,6 +90,10 @@ def run_bench(
 ) -> dict[str, Path]:
     """Run (or resume) an experiment and write its table, CSV and figure into ``out``.
 
+    ``out`` must be new, empty or a sweep folder nint wrote (``check_sweep_out``); it gets the
+    ``.nint-run`` marker, and the folders of unfinished runs in it are replaced only if nint
+    wrote them (``nint.report.run_folder``), both checked before any fit.
+
     Returns:
         {"table": table.md, "csv": table.csv, "figure": figure.png}.
     """
@@ -101,8 +105,8 @@ def run_bench(
     check_sweep_out(out)
     specs = plan(experiment, preset, Path(data), out, limit=limit, device=device, seed=seed)
     for spec in specs:
-        if not spec.done:  # an unfinished run's folder is replaced: refuse now, not after its fit
-            check_out(spec.folder, overwrite=True)
+        if not spec.done and Path(spec.folder).exists():
+            check_out(spec.folder, overwrite=True)  # it would be replaced: refuse before any fit
     # a sweep whose first fit fails (a data file of the wrong kind) leaves no folder behind
     with marked_folder(out, "bench"):
         if executor == "ray":

@@ -116,7 +116,7 @@ def absolute(path: str | Path) -> Path:
     try:
         return Path(path).resolve()
     except (OSError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop (Python < 3.13)
-        raise NintError(f"cannot resolve the output path {path}: {exc}") from None
+        raise NintError(f"cannot resolve the path {path}: {exc}") from None
 
 
 def make_folder(folder: Path) -> list[Path]:
@@ -321,8 +321,10 @@ def write_run(
     result: FitResult, out: str | Path, overwrite: bool = False, keep: Sequence[str | Path] = ()
 ) -> Path:
     """Write config, environment, history, summary, reconstruction and figures to ``out``;
-    returns ``out`` resolved. Raises NintError where ``check_out`` refuses ``out``, and the
-    OSError of a failed write, leaving no partial folder and no parent folder it created."""
+    returns its path (as given, or resolved where it has ``..``). Raises NintError where
+    ``check_out`` refuses ``out``, and the OSError of a failed write, leaving no partial folder
+    and no parent folder it created."""
+    given = Path(out)
     out = check_out(out, overwrite, keep)
     created = make_folder(out.parent)
     try:
@@ -347,7 +349,7 @@ def write_run(
     except BaseException:
         remove_if_empty(created)
         raise
-    return out
+    return out if ".." in given.parts else given  # as the user wrote it, where it means the same
 
 
 def _reason(exc: BaseException) -> str:
