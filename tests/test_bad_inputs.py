@@ -99,6 +99,9 @@ def data(tmp_path_factory) -> Path:
         sf.write(d / f"{name}.wav", level * np.stack([loud, -loud], axis=1), RATE)
     steps = np.random.default_rng(0).integers(-1, 2, size=800).astype(np.int16)
     sf.write(d / "dither.wav", steps, RATE, subtype="PCM_16")  # +-1 step: rounding noise only
+    # output folders: --overwrite and partial runs
+    (d / "mine").mkdir()  # a folder nint did not write (no .nint-run marker)
+    (d / "mine" / "notes.txt").write_text("the user's own notes")
     return d
 
 
@@ -235,6 +238,38 @@ ROWS = [
     ),
     pytest.param(fit_args("points.obj"), "no faces", id="mesh-without-faces"),
     pytest.param(fit_args("tet.obj", "--size", "8"), "does not apply", id="image-option-on-mesh"),
+    # output folders: --overwrite and partial runs
+    pytest.param(
+        fit_args("pic.png", "--out", "{data}", "--overwrite"),
+        "holds the input {data}/pic.png",
+        id="overwrite-input-folder",
+    ),
+    pytest.param(
+        fit_args("pic.png", "--out", ".", "--overwrite"),
+        "holds the current folder",
+        id="overwrite-current-folder",
+    ),
+    pytest.param(fit_args("pic.png", "--out", "."), "holds the current folder", id="out-dot"),
+    pytest.param(
+        fit_args("pic.png", "--out", "..", "--overwrite"),
+        "holds the current folder",
+        id="overwrite-parent-of-current-folder",
+    ),
+    pytest.param(
+        fit_args("pic.png", "--out", "{data}/mine", "--overwrite"),
+        "was not written by nint",
+        id="overwrite-folder-without-marker",
+    ),
+    pytest.param(
+        ["demo", "--out", "{data}/mine", "--overwrite", "--quiet"],
+        "was not written by nint",
+        id="demo-overwrite-folder-without-marker",
+    ),
+    pytest.param(
+        bench_args("image", "images", "--out", "{data}/mine"),
+        "was not written by nint",
+        id="bench-out-folder-without-marker",
+    ),
     # nint bench
     pytest.param(bench_args("image", "clip.wav"), "expects images", id="bench-image-gets-audio"),
     pytest.param(bench_args("sdf", "pic.png"), "expects meshes", id="bench-sdf-gets-image"),
@@ -282,7 +317,7 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("nint: error: "), err
     assert "Traceback" not in err
-    assert message in lines[0], lines[0]
+    assert message.format(data=data) in lines[0], lines[0]
     assert snapshot(data, work) == before
 
 

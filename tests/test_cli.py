@@ -158,8 +158,9 @@ def test_existing_output_folder(image, tmp_path, capsys):
     assert "already exists" in capsys.readouterr().err
     assert (out / "keep.txt").read_text() == "mine"
     args = ["fit", str(image), "--iterations", "3", "--out", str(out), "--overwrite", *TINY]
-    assert main(args) == 0
-    assert not (out / "keep.txt").exists() and (out / "summary.json").exists()
+    assert main(args) == 2  # nint did not write it: --overwrite does not replace it either
+    assert "not written by nint" in capsys.readouterr().err
+    assert (out / "keep.txt").read_text() == "mine"
 
 
 def test_python_dash_m_and_strategies():

@@ -23,7 +23,8 @@ def signal():
 
 def test_fits_in_order_saves_runs_and_writes_table_figures_and_stamp(signal, tmp_path, capsys):
     out = tmp_path / "cmp"
-    (out / "stale").mkdir(parents=True)  # an existing folder is replaced
+    (out / "stale").mkdir(parents=True)  # an existing folder that nint wrote is replaced
+    (out / ".nint-run").write_text("{}")
     entered, seen = [], []
 
     @contextmanager
@@ -42,7 +43,7 @@ def test_fits_in_order_saves_runs_and_writes_table_figures_and_stamp(signal, tmp
     assert list(comparison.results) == ["Unif.", "NINT (half)"] == seen
     assert entered == ["in"]
     assert [e.label for e, _ in comparison] == ["Unif.", "NINT (half)"]
-    assert sorted(p.name for p in out.iterdir()) == ["nint-half", "uniform"]
+    assert sorted(p.name for p in out.iterdir()) == [".nint-run", "nint-half", "uniform"]
     for folder, strategy, ratio in (("uniform", "uniform", 0.25), ("nint-half", "nint", 0.5)):
         config = json.loads((out / folder / "config.json").read_text())
         assert config["sampler"]["strategy"] == strategy
@@ -86,7 +87,8 @@ def test_without_out_nothing_is_written(signal, tmp_path, capsys, monkeypatch):
 def test_figures_can_be_left_out(signal, tmp_path, capsys):
     comparison = compare(signal, ["uniform"], tmp_path / "c", announce="", **TINY)
     comparison.write(["Strategy"], [["Unif."]], "Caption.", figures=False)
-    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == ["table.md", "uniform"]
+    names = sorted(p.name for p in (tmp_path / "c").iterdir())
+    assert names == [".nint-run", "table.md", "uniform"]
 
 
 def test_repeated_labels_or_folders_fail_before_any_fit(signal, tmp_path, capsys):

@@ -89,6 +89,7 @@ def test_save_writes_a_complete_folder(signal, tmp_path):
     folder = result.save(tmp_path / "run")
     names = {p.name for p in folder.iterdir()}
     assert names == {
+        ".nint-run",  # says that nint wrote the folder: --overwrite replaces only such folders
         "config.json",
         "environment.json",
         "history.csv",

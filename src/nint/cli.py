@@ -1,14 +1,20 @@
 """The ``nint`` command: ``nint fit``, ``nint demo``, ``nint bench``, ``nint strategies``.
 
 Every error a user can cause ends in one line on stderr (``nint: error: ...``) and exit status 2,
-before any run folder is created.
+before any run folder is created. A run folder that cannot be written after training ends in one
+such line too, naming the rescue folder that holds the run instead, with exit status 1
+(``nint.report.run_folder.save_or_rescue``). SIGTERM is handled like Ctrl-C (SIGINT): whatever is
+being written is removed, one line says so, and the exit status is 143 (130 for Ctrl-C).
 """
 
 from __future__ import annotations
 
 import argparse
+import signal as os_signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -237,7 +243,7 @@ def _fit_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from .report.run_folder import check_out
+    from .report.run_folder import check_out, save_or_rescue
     from .settings import check_budget
     from .train import fit
 
@@ -246,7 +252,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     kwargs = _fit_kwargs(args)
     check_budget(kwargs["iterations"], kwargs["seconds"])
     out = args.out or Path("runs") / f"{Path(args.signal).stem}-{args.strategy}"
-    check_out(out, args.overwrite)
+    check_out(out, args.overwrite, keep=[args.signal])
     signal = load_signal(
         args.signal,
         **{o.name: getattr(args, o.name) for m in MODALITIES.values() for o in m.options},
@@ -257,7 +263,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         _leave_process_group()
     if not result.history:
         return 0  # another rank of a torchrun launch: rank 0 writes the one run folder
-    folder = result.save(out, overwrite=args.overwrite)
+    folder = save_or_rescue(result, out, overwrite=args.overwrite, keep=[args.signal])
     s = result.summary
     print(
         f"{folder}: {signal.headline(s['final'])} after {s['iterations']} iterations, "
@@ -419,13 +425,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the process is, so that it unwinds as after Ctrl-C: a run folder
+    being written is removed instead of left half-written."""
+
+
+def _raise_terminated(signum: int, frame: object) -> NoReturn:
+    raise Terminated
+
+
+@contextmanager
+def _sigterm_like_ctrl_c() -> Iterator[None]:
+    """SIGTERM raises ``Terminated`` within the block (only the main thread may set handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = os_signal.signal(os_signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        os_signal.signal(os_signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        with _sigterm_like_ctrl_c():
+            return args.func(args)
     except NintError as exc:
         print(f"nint: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("nint: interrupted; no run folder was written", file=sys.stderr)
-        return 130
+        return exc.exit_status
+    except KeyboardInterrupt as exc:
+        how = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        print(f"nint: {how}; no run folder was written", file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130

@@ -15,7 +15,6 @@ and its caption.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from typing import Any
 
 from .errors import NintError
 from .report import environment, markdown_table, one_line, plot_comparison
+from .report.run_folder import marked_folder, remove_nint_folder, save_or_rescue
 from .result import FitResult
 from .samplers import Sampler, display_name
 from .signals import Signal
@@ -119,8 +119,11 @@ def compare(
         signal: the signal every entry is fitted to.
         entries: ``Entry`` objects, or strategy names for entries with no options of their own.
         out: the folder for the run folders (``out/<entry.folder>``) and later ``table.md`` and
-            figures; an existing one is replaced (check first where that must be refused, as
-            ``nint demo`` does). None: nothing is saved.
+            figures; an existing one is replaced if nint wrote it (its ``.nint-run`` marker) and
+            it does not hold the current folder, else NintError (check first where even that
+            must be refused, as ``nint demo`` does). A run folder that cannot be written is
+            kept in a rescue folder and ``RunNotSaved`` names it
+            (``nint.report.run_folder.save_or_rescue``). None: nothing is saved.
         announce: the progress line printed before each fit (``{label}`` is filled in).
         after: called with each entry and its result as soon as it is fitted (to print a
             row as progress, say).
@@ -137,23 +140,20 @@ def compare(
         if twice:
             # checked before any fit: a clash would overwrite a result an hour into a benchmark
             raise NintError(f"each entry needs its own {attribute}; {', '.join(twice)} repeats")
-    if out is not None:
-        if out.exists():
-            if Path.cwd().resolve().is_relative_to(out.resolve()):
-                # a typo such as --out . must never delete the folder the user stands in
-                raise NintError(f"refusing to replace {out}: it holds the current folder")
-            shutil.rmtree(out)
-        out.mkdir(parents=True)
+    if out is not None and out.exists():
+        # only a folder nint wrote, and never the current folder (a typo such as --out .)
+        remove_nint_folder(out)
     results: dict[str, FitResult] = {}
-    for entry in planned:
-        print(announce.format(label=entry.label), flush=True)
-        with entry.within:
-            result = fit(signal, entry.strategy, **{**fit_options, **entry.options})
-        results[entry.label] = result
-        if out is not None:
-            result.save(out / entry.folder)
-        if after is not None:
-            after(entry, result)
+    with nullcontext() if out is None else marked_folder(out, "comparison"):
+        for entry in planned:
+            print(announce.format(label=entry.label), flush=True)
+            with entry.within:
+                result = fit(signal, entry.strategy, **{**fit_options, **entry.options})
+            results[entry.label] = result
+            if out is not None:
+                save_or_rescue(result, out / entry.folder)
+            if after is not None:
+                after(entry, result)
     return Comparison(signal, planned, results, out)
 
 

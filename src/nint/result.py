@@ -41,7 +41,10 @@ class FitResult:
     prediction: torch.Tensor = field(repr=False)
 
     def save(self, out: str | Path, overwrite: bool = False) -> Path:
-        """Write the run folder (``nint.report.write_run``: result -> folder); returns its path."""
+        """Write the run folder (``nint.report.write_run``: result -> folder); returns its path.
+
+        ``overwrite`` replaces an existing ``out`` only if nint wrote it (its ``.nint-run``
+        marker) and it does not hold the current folder; anything else raises NintError."""
         from .report.run_folder import write_run  # the report reads results, never the reverse
 
         return write_run(self, out, overwrite=overwrite)

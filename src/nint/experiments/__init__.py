@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..errors import NintError
 from ..report import environment, one_line
-from ..report.run_folder import check_creatable
+from ..report.run_folder import MARKER, check_creatable, check_out, marked_folder, written_by_nint
 from .catalogue import EXPERIMENTS
 from .figures import draw
 from .report import collect, markdown, write_csv
@@ -62,6 +62,19 @@ def runs_environment(specs: list[RunSpec], device: str) -> dict:
     return environment(str(resolve_device(device)))
 
 
+def check_sweep_out(out: Path) -> None:
+    """NintError unless ``out`` can be created, is empty, or is a sweep folder nint wrote (its
+    ``.nint-run`` marker): a sweep writes its table, figure and run folders into ``out``, so it
+    must not write them over someone else's files."""
+    out = check_creatable(out)
+    if out.exists() and any(out.iterdir()) and not written_by_nint(out):
+        raise NintError(
+            f"output folder {out} already exists and was not written by nint (it has no {MARKER} "
+            f"file); choose another --out (to resume a sweep of an older nint, create an empty "
+            f"{MARKER} file in it)"
+        )
+
+
 def run_bench(
     name: str | Experiment,
     data: str | Path,
@@ -77,6 +90,10 @@ def run_bench(
 ) -> dict[str, Path]:
     """Run (or resume) an experiment and write its table, CSV and figure into ``out``.
 
+    ``out`` must be new, empty or a sweep folder nint wrote (``check_sweep_out``); it gets the
+    ``.nint-run`` marker, and the folders of unfinished runs in it are replaced only if nint
+    wrote them (``nint.report.run_folder``), both checked before any fit.
+
     Returns:
         {"table": table.md, "csv": table.csv, "figure": figure.png}.
     """
@@ -85,14 +102,17 @@ def run_bench(
     if executor not in ("local", "ray"):
         raise NintError(f"unknown executor {executor!r}; choose local or ray")
     out = Path(out)
-    check_creatable(out)
+    check_sweep_out(out)
     specs = plan(experiment, preset, Path(data), out, limit=limit, device=device, seed=seed)
-    # ``out`` is made by the first finished run (``write_run``), so a sweep whose first fit
-    # fails (a data file of the wrong kind) leaves no empty folder behind
-    if executor == "ray":
-        run_ray(specs, address=ray_address, log=log)
-    else:
-        run_local(specs, progress=progress, log=log)
+    for spec in specs:
+        if not spec.done and Path(spec.folder).exists():
+            check_out(spec.folder, overwrite=True)  # it would be replaced: refuse before any fit
+    # a sweep whose first fit fails (a data file of the wrong kind) leaves no folder behind
+    with marked_folder(out, "bench"):
+        if executor == "ray":
+            run_ray(specs, address=ray_address, log=log)
+        else:
+            run_local(specs, progress=progress, log=log)
     cells = collect(experiment, settings, specs)
     table = markdown(experiment, settings, cells)
     signals = list(dict.fromkeys(Path(s.signal).stem for s in specs))  # plan's order, once each

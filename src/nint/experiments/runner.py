@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NintError
+from ..report.run_folder import save_or_rescue
 from ..signals.mesh import MESH_SUFFIXES
 from .catalogue import EXPERIMENTS
 from .spec import Experiment, Preset, Variant
@@ -160,7 +161,8 @@ def execute(spec: RunSpec, progress: bool = False) -> str:
         **dict(experiment.fit),
         **variant.settings,
     )
-    result.save(spec.folder, overwrite=True)
+    # replaces only a folder nint wrote; a failed write keeps the run in a rescue folder
+    save_or_rescue(result, spec.folder, overwrite=True)
     return spec.folder
 
 
