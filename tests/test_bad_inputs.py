@@ -7,6 +7,8 @@ runs and those two metrics are reported missing with their reasons.
 """
 
 import json
+import os
+import signal
 import struct
 import zlib
 from pathlib import Path
@@ -35,6 +37,7 @@ TINY = ["--iterations", "1", "--width", "8", "--depth", "2", "--quiet"]
 MESH = ["--points-per-iteration", "100", "--pool-size", "1000", "--grid-resolution", "16"]
 HUGE = str(10**12)
 RATE = 16000
+FIFOS = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this system")
 
 
 def png_header_only(path: Path, width: int, height: int, depth: int, colour: int) -> None:
@@ -86,7 +89,37 @@ def data(tmp_path_factory) -> Path:
     images = d / "images"
     images.mkdir()
     Image.fromarray(picture).save(images / "a.png")
+    # tracebacks and hangs that became one line
+    if hasattr(os, "mkfifo"):  # named pipes: opening one for reading waits for a writer
+        for name in ("pipe.png", "pipe.wav", "pipe.obj"):
+            os.mkfifo(d / name)
+        (d / "pipes").mkdir()
+        os.mkfifo(d / "pipes" / "b.png")
     return d
+
+
+class Hang(Exception):
+    """A test still running after minutes; not an OSError, so no loader turns it into a message."""
+
+
+@pytest.fixture(autouse=True)
+def no_test_hangs():
+    """Fail a test that runs for minutes instead of hanging the suite: a loader that opens a
+    named pipe waits for a writer forever (the alarm interrupts that wait). Unix only."""
+    if not hasattr(signal, "SIGALRM"):
+        yield
+        return
+
+    def stop(signum, frame):
+        raise Hang("still running after 300 s")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(300)  # far above any test here, even on a busy machine
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def fit_args(signal: str, *extra: str) -> list[str]:
@@ -201,6 +234,14 @@ ROWS = [
         bench_args("image", "images", "--out", "{data}/afile/bench"), "is a file", id="bench-out"
     ),
     pytest.param(bench_args("magic", "images"), "unknown experiment", id="bench-unknown"),
+    # tracebacks and hangs that became one line
+    pytest.param(fit_args("pipe.png"), "named pipe", id="image-fifo", marks=FIFOS),
+    pytest.param(fit_args("pipe.wav"), "named pipe", id="audio-fifo", marks=FIFOS),
+    pytest.param(fit_args("pipe.obj"), "named pipe", id="mesh-fifo", marks=FIFOS),
+    pytest.param(bench_args("image", "pipe.png"), "named pipe", id="bench-fifo", marks=FIFOS),
+    pytest.param(
+        bench_args("image", "pipes"), "named pipe", id="bench-fifo-in-folder", marks=FIFOS
+    ),
     # nint demo
     pytest.param(["demo", "--seconds", "inf", "--quiet"], "--seconds", id="demo-seconds-inf"),
 ]

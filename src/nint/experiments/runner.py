@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NintError
+from ..signals.base import existing_file
 from ..signals.mesh import MESH_SUFFIXES
 from .catalogue import EXPERIMENTS
 from .spec import Experiment, Preset, Variant
@@ -79,15 +80,17 @@ def data_files(experiment: Experiment, data: Path, limit: int | None) -> list[Pa
         files = [u.path for u in list_utterances(data, limit=limit)]
     elif experiment.data in ("images", "meshes"):
         suffixes = IMAGE_SUFFIXES if experiment.data == "images" else tuple(sorted(MESH_SUFFIXES))
-        if data.is_file():
+        if data.is_dir():
+            files = sorted(p for p in data.iterdir() if p.suffix.lower() in suffixes)
+        else:
+            # one file: a regular one (a named pipe would make its loader wait forever)
+            existing_file(data, "an image" if experiment.data == "images" else "a mesh")
             if data.suffix.lower() not in suffixes:
                 raise NintError(
                     f"nint bench {experiment.name} expects {experiment.data} "
                     f"({', '.join(suffixes)}), got {data.name}"
                 )
             files = [data]
-        else:
-            files = sorted(p for p in data.iterdir() if p.suffix.lower() in suffixes)
         files = files[:limit] if limit is not None else files
     else:
         raise NintError(f"experiment {experiment.name}: unknown data kind {experiment.data!r}")
