@@ -153,7 +153,7 @@ ROWS = [
     pytest.param(fit_args("pic.png", "--lr", "nan"), "--lr", id="lr-nan"),
     pytest.param(fit_args("pic.png", "--lr", "inf"), "--lr", id="lr-inf"),
     pytest.param(fit_args("pic.png", "--omega0", "-30"), "--omega0", id="omega0-negative"),
-    pytest.param(fit_args("pic.png", "--first-omega0", "0"), "> 0", id="first-omega0-zero"),
+    pytest.param(fit_args("pic.png", "--first-omega0", "0"), "in (0, ", id="first-omega0-zero"),
     pytest.param(fit_args("pic.png", "--seconds", "inf"), "--seconds", id="seconds-inf"),
     pytest.param(
         fit_args("pic.png", "--eval-every-seconds", "nan"), "--eval-every-seconds", id="cadence-nan"
@@ -241,6 +241,22 @@ ROWS = [
     pytest.param(bench_args("image", "pipe.png"), "named pipe", id="bench-fifo", marks=FIFOS),
     pytest.param(
         bench_args("image", "pipes"), "named pipe", id="bench-fifo-in-folder", marks=FIFOS
+    ),
+    pytest.param(
+        fit_args("clip.wav", "--coord-range", "1e308"),
+        "--coord-range: expected a finite number in (0, 1.70141e+38]",
+        id="range-float32-overflow",
+    ),
+    pytest.param(
+        fit_args("clip.wav", "--coord-range", "2e38"), "(0, 1.70141e+38]", id="range-span-overflow"
+    ),
+    pytest.param(
+        fit_args("clip.wav", "--omega0", "1e300"),
+        "--omega0: expected a finite number in (0, 3.40282e+38]",
+        id="omega0-float32-overflow",
+    ),
+    pytest.param(
+        fit_args("pic.png", "--first-omega0", "1e39"), "--first-omega0", id="first-omega0-overflow"
     ),
     # nint demo
     pytest.param(["demo", "--seconds", "inf", "--quiet"], "--seconds", id="demo-seconds-inf"),
