@@ -6,6 +6,7 @@ empty output folder, no stray file. Audio too short for STOI and PESQ is not an 
 runs and those two metrics are reported missing with their reasons.
 """
 
+import importlib.util
 import json
 import os
 import signal
@@ -38,6 +39,7 @@ MESH = ["--points-per-iteration", "100", "--pool-size", "1000", "--grid-resoluti
 HUGE = str(10**12)
 RATE = 16000
 FIFOS = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this system")
+RAY = pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="Ray is not installed")
 
 
 def png_header_only(path: Path, width: int, height: int, depth: int, colour: int) -> None:
@@ -257,6 +259,22 @@ ROWS = [
     ),
     pytest.param(
         fit_args("pic.png", "--first-omega0", "1e39"), "--first-omega0", id="first-omega0-overflow"
+    ),
+    pytest.param(
+        bench_args("image", "images", "--executor", "ray", "--ray-address", "127.0.0.1:1"),
+        "no Ray cluster answers at 127.0.0.1:1",
+        id="bench-ray-nothing-listening",
+        marks=RAY,
+    ),
+    pytest.param(
+        bench_args("image", "images", "--executor", "ray", "--ray-address", "nonsense"),
+        "'nonsense' is not host:port",
+        id="bench-ray-address-malformed",
+    ),
+    pytest.param(
+        bench_args("image", "images", "--executor", "ray", "--ray-address", "host:notaport"),
+        "'host:notaport' is not host:port",
+        id="bench-ray-port-not-a-number",
     ),
     # nint demo
     pytest.param(["demo", "--seconds", "inf", "--quiet"], "--seconds", id="demo-seconds-inf"),

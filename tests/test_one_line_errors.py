@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from nint import AudioSignal, NintError, Siren
+from nint.experiments.runner import ray_endpoint
 
 RATE = 16000
 TINY = ["--iterations", "1", "--width", "8", "--depth", "2", "--quiet"]
@@ -29,3 +30,16 @@ def test_values_that_overflow_float32_are_refused():
         AudioSignal(speech_like(0.01), RATE, coord_range=1e308)
     edge = AudioSignal(speech_like(0.01), RATE, coord_range=3.4028234663852886e38 / 2)
     assert torch.isfinite(edge.coords).all()
+
+
+# ---- Ray addresses ------------------------------------------------------------------------
+
+
+def test_ray_addresses_are_parsed_or_refused():
+    assert ray_endpoint("127.0.0.1:6379") == ("127.0.0.1", 6379)
+    assert ray_endpoint("ray://head.example:10001") == ("head.example", 10001)
+    assert ray_endpoint("[::1]:6379") == ("::1", 6379)
+    assert ray_endpoint("auto") is None and ray_endpoint("local") is None
+    for bad in ("nonsense", "host:notaport", "host:", ":6379", "h:0", "h:99999", "h:+5", "h: 5"):
+        with pytest.raises(NintError, match="is not host:port"):
+            ray_endpoint(bad)
