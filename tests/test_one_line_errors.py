@@ -2,12 +2,18 @@
 training (those are rows of tests/test_bad_inputs.py).
 """
 
+import math
+
 import numpy as np
 import pytest
+import soundfile as sf
 import torch
 
-from nint import AudioSignal, NintError, Siren
+from nint import AudioSignal, NintError, Siren, fit
+from nint.cli import main
 from nint.experiments.runner import ray_endpoint
+from nint.metrics import Missing
+from nint.metrics.audio import pesq_wb, si_snr, stoi
 
 RATE = 16000
 TINY = ["--iterations", "1", "--width", "8", "--depth", "2", "--quiet"]
@@ -16,6 +22,43 @@ TINY = ["--iterations", "1", "--width", "8", "--depth", "2", "--quiet"]
 def speech_like(seconds: float) -> np.ndarray:
     t = np.arange(int(seconds * RATE)) / RATE
     return 0.5 * np.sin(2 * np.pi * 220 * t) * np.sin(2 * np.pi * 3 * t)
+
+
+# ---- predictions holding NaN or inf --------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_audio_metrics_of_a_non_finite_prediction_do_not_crash(bad):
+    reference = speech_like(0.5)
+    estimate = reference.copy()
+    estimate[100] = bad
+    scores = {"STOI": stoi(estimate, reference, RATE), "PESQ": pesq_wb(estimate, reference, RATE)}
+    for metric, value in scores.items():
+        assert isinstance(value, Missing), value
+        assert value.reason == f"{metric}: the prediction holds NaN or inf"
+    assert math.isnan(si_snr(estimate, reference))
+
+
+def test_a_model_that_predicts_nan_before_training_ends_in_one_line(tmp_path, capsys):
+    # first omega_0 1e37 times time coordinates up to 100 overflows float32: sin(inf) is NaN
+    clip = tmp_path / "clip.wav"
+    sf.write(clip, speech_like(0.5), RATE)
+    out = tmp_path / "run"
+    code = main(["fit", str(clip), *TINY, "--first-omega0", "1e37", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.count("\n") == 1 and err.startswith("nint: error: "), err
+    assert "the untrained model already predicts NaN or inf" in err
+    assert "first_omega_0 (1e+37)" in err
+    assert not out.exists()
+    with pytest.raises(NintError, match="already predicts NaN or inf"):
+        fit(AudioSignal(speech_like(0.1), RATE), "uniform", iterations=1, first_omega_0=1e37)
+
+
+def test_a_diverged_fit_still_blames_the_learning_rate():
+    signal = AudioSignal(speech_like(0.1), RATE)
+    with pytest.raises(NintError, match="lower learning rate than 1e"):
+        fit(signal, "uniform", iterations=20, lr=1e30, width=8, depth=2)
 
 
 # ---- float32 overflow through the Python API ----------------------------------------------
