@@ -3,6 +3,8 @@ training (those are rows of tests/test_bad_inputs.py).
 """
 
 import math
+import os
+import pickle
 
 import numpy as np
 import pytest
@@ -13,6 +15,7 @@ from nint import AudioSignal, NintError, Siren, fit
 from nint.cli import main
 from nint.experiments.runner import ray_endpoint
 from nint.metrics import Missing
+from nint.metrics import lpips as lp
 from nint.metrics.audio import pesq_wb, si_snr, stoi
 
 RATE = 16000
@@ -22,6 +25,66 @@ TINY = ["--iterations", "1", "--width", "8", "--depth", "2", "--quiet"]
 def speech_like(seconds: float) -> np.ndarray:
     t = np.arange(int(seconds * RATE)) / RATE
     return 0.5 * np.sin(2 * np.pi * 220 * t) * np.sin(2 * np.pi * 3 * t)
+
+
+# ---- LPIPS weights that are present but unusable -------------------------------------------
+
+
+class MakesFolder:
+    """A pickle that, if unpickled unsafely, would create a folder (the mark of code run)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (os.mkdir, (self.path,))
+
+
+@pytest.fixture
+def weights(tmp_path, monkeypatch):
+    """An empty folder NINT_LPIPS_WEIGHTS points at, and no other weights anywhere."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    monkeypatch.setenv(lp.ENV_VAR, str(folder))
+    return folder
+
+
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        (b"not weights at all", "cannot be read as PyTorch weights (UnpicklingError)"),
+        (b"", "cannot be read as PyTorch weights (EOFError)"),
+        (b"PK\x03\x04 a zip archive cut short", "cannot be read as PyTorch weights"),
+        (pickle.dumps([1, 2]), "cannot be read as PyTorch weights"),
+        ("list", "holds a list, not a state dict"),
+        ("wrong keys", "has no tensor features.0.weight of shape (64, 3, 11, 11)"),
+    ],
+    ids=["text", "empty", "cut-zip", "plain-pickle", "list", "wrong-keys"],
+)
+def test_unusable_lpips_weights_are_missing_naming_the_file(weights, content, reason):
+    alexnet = weights / lp.ALEXNET_FILE
+    if content == "list":
+        torch.save([torch.zeros(1)], alexnet)
+    elif content == "wrong keys":
+        torch.save({"features.0.weight": torch.zeros(2, 2)}, alexnet)
+    else:
+        alexnet.write_bytes(content)
+    torch.save({"lin0.model.1.weight": torch.zeros(1, 64, 1, 1)}, weights / lp.HEADS_FILE)
+    value = lp.lpips(np.zeros((8, 8, 3)), np.zeros((8, 8, 3)))
+    assert isinstance(value, Missing), value
+    assert f"{alexnet} {reason}" in value.reason
+    assert "\n" not in value.reason
+
+
+def test_lpips_weights_are_never_unpickled_unsafely(weights, tmp_path):
+    marker = tmp_path / "code-ran"
+    (weights / lp.ALEXNET_FILE).write_bytes(pickle.dumps(MakesFolder(str(marker))))
+    (weights / lp.HEADS_FILE).write_bytes(pickle.dumps(MakesFolder(str(marker))))
+    value = lp.lpips(np.zeros((8, 8, 3)), np.zeros((8, 8, 3)))
+    assert isinstance(value, Missing) and str(weights / lp.ALEXNET_FILE) in value.reason
+    assert not marker.exists()
 
 
 # ---- predictions holding NaN or inf --------------------------------------------------------
