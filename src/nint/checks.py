@@ -16,6 +16,9 @@ from .errors import NintError
 #: seeds go to torch generators (which take [-2^63, 2^64)) and NumPy's default_rng (which
 #: refuses negative ones), and the fit adds a small offset to one of them: [0, 2^63) fits all
 SEED_LIMIT = 2**63
+#: the largest finite float32 (``torch.finfo(torch.float32).max``), written out because the
+#: command line parses its arguments before it imports torch
+FLOAT32_MAX = 3.4028234663852886e38
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,11 @@ NON_NEGATIVE = Range(0.0)
 UNIT = Range(0.0, 1.0)  # a share: [0, 1]
 RATIO = Range(0.0, 1.0, low_open=True)  # a batch ratio: (0, 1]
 OPEN_UNIT = Range(0.0, 1.0, low_open=True, high_open=True)  # a share strictly inside (0, 1)
+#: a positive factor the model multiplies float32 tensors by (omega_0): larger ones become inf
+#: in float32, and sin(inf) is NaN
+FLOAT32_POSITIVE = Range(0.0, FLOAT32_MAX, low_open=True)
+#: a half-width R of float32 coordinates spanning [-R, R]: the span 2R must be finite too
+HALF_SPAN = Range(0.0, FLOAT32_MAX / 2, low_open=True)
 
 
 def check_float(value: object, name: str, allowed: Range) -> float:

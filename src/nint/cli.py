@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .checks import NON_NEGATIVE, POSITIVE, Range, check_device, check_seed
+from .checks import FLOAT32_POSITIVE, NON_NEGATIVE, POSITIVE, Range, check_device, check_seed
 from .errors import NintError
 from .options import Option
 from .samplers import SAMPLERS, Sampler, check_strategy, declared_options, sampler_options
@@ -83,6 +83,7 @@ _device = _checked(check_device)
 # parser types of the float options (each refuses NaN and inf)
 _POSITIVE = _number(POSITIVE)
 _NON_NEGATIVE = _number(NON_NEGATIVE)
+_OMEGA = _number(FLOAT32_POSITIVE)  # omega_0 multiplies float32 activations
 
 
 def _add_training_options(p: argparse.ArgumentParser) -> None:
@@ -100,10 +101,10 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model and optimiser")
     g.add_argument("--width", type=int, default=256, help="SIREN width (256)")
     g.add_argument("--depth", type=int, default=5, help="number of sine layers (5)")
-    g.add_argument("--omega0", type=_POSITIVE, default=30.0, help="hidden-layer omega_0 (30)")
+    g.add_argument("--omega0", type=_OMEGA, default=30.0, help="hidden-layer omega_0 (30)")
     g.add_argument(
         "--first-omega0",
-        type=_POSITIVE,
+        type=_OMEGA,
         help="first-layer omega_0 (default: the signal's, 30 for images)",
     )
     g.add_argument("--lr", type=_POSITIVE, default=1e-4, help="Adam learning rate (1e-4)")

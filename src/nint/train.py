@@ -257,10 +257,7 @@ def _loop(run: _Run) -> tuple[int, torch.Tensor]:
         step += 1
         # a host read of the loss; on CUDA the clock has just synchronised at the optimiser step
         if not math.isfinite(float(loss)):
-            raise NintError(
-                f"the training loss became {float(loss)} at iteration {step}: the fit diverged "
-                f"(try a lower learning rate than {run.settings.lr:g})"
-            )
+            raise _diverged(run, step, float(loss))
         clock = comm.clock(timer) if run.cadence.reads_clock else timer.total()
         stop = run.cadence.due(step, clock) and comm.agree(
             _evaluate(run, step, loss, bar), run.device
@@ -270,6 +267,26 @@ def _loop(run: _Run) -> tuple[int, torch.Tensor]:
             break
     bar.close()
     return step, loss
+
+
+def _diverged(run: _Run, step: int, loss: float) -> NintError:
+    """The one-line error that ends a fit whose training loss is NaN or inf, with its likely
+    cause: a learning rate too high, or a model that predicted NaN or inf before any training
+    (a SIREN whose omega_0 times its inputs overflows float32), where a lower rate cannot help."""
+    rec = run.recorder
+    # rank 0 scored the untrained model at iteration 0; other ranks hold no prediction
+    if len(rec.history) == 1 and not bool(torch.isfinite(rec.prediction).all()):
+        hparams = getattr(run.model, "hparams", {})
+        omegas = [f"{k} ({hparams[k]:g})" for k in ("omega_0", "first_omega_0") if k in hparams]
+        cure = f"lower {' or '.join(omegas)}, or the coordinate range" if omegas else "check it"
+        return NintError(
+            f"the untrained model already predicts NaN or inf (training loss {loss} at iteration "
+            f"{step}): {cure}"
+        )
+    return NintError(
+        f"the training loss became {loss} at iteration {step}: the fit diverged "
+        f"(try a lower learning rate than {run.settings.lr:g})"
+    )
 
 
 def _evaluate(run: _Run, step: int, loss: torch.Tensor, bar: tqdm) -> bool:

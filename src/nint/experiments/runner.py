@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 
 from ..errors import NintError
 from ..report.run_folder import save_or_rescue
+from ..signals.base import existing_file
 from ..signals.mesh import MESH_SUFFIXES
 from .catalogue import EXPERIMENTS
 from .spec import Experiment, Preset, Variant
@@ -80,15 +82,17 @@ def data_files(experiment: Experiment, data: Path, limit: int | None) -> list[Pa
         files = [u.path for u in list_utterances(data, limit=limit)]
     elif experiment.data in ("images", "meshes"):
         suffixes = IMAGE_SUFFIXES if experiment.data == "images" else tuple(sorted(MESH_SUFFIXES))
-        if data.is_file():
+        if data.is_dir():
+            files = sorted(p for p in data.iterdir() if p.suffix.lower() in suffixes)
+        else:
+            # one file: a regular one (a named pipe would make its loader wait forever)
+            existing_file(data, "an image" if experiment.data == "images" else "a mesh")
             if data.suffix.lower() not in suffixes:
                 raise NintError(
                     f"nint bench {experiment.name} expects {experiment.data} "
                     f"({', '.join(suffixes)}), got {data.name}"
                 )
             files = [data]
-        else:
-            files = sorted(p for p in data.iterdir() if p.suffix.lower() in suffixes)
         files = files[:limit] if limit is not None else files
     else:
         raise NintError(f"experiment {experiment.name}: unknown data kind {experiment.data!r}")
@@ -185,7 +189,14 @@ def run_ray(
     log: Callable[[str], None] = print,
 ) -> int:
     """Run the unfinished specs as Ray tasks (one CPU each, or one GPU when the spec asks for
-    CUDA); a local Ray when ``address`` is None. Returns how many ran."""
+    CUDA); a local Ray when ``address`` is None. Returns how many ran.
+
+    ``address`` is "host:port", "ray://host:port", "auto" or "local". A malformed one, or a
+    host:port where nothing accepts a TCP connection within ``RAY_CONNECT_SECONDS``, is a
+    NintError naming it before Ray is asked (Ray alone would retry for most of a minute,
+    printing a page of log); one Ray refuses is a NintError with the first sentence of Ray's.
+    """
+    endpoint = ray_endpoint(address) if address else None
     try:
         import ray
     except ImportError:
@@ -200,7 +211,15 @@ def run_ray(
     started = not ray.is_initialized()
     if started:
         if address:
-            ray.init(address=address, log_to_driver=False)
+            if endpoint is not None:
+                check_reachable(address, *endpoint)
+            try:
+                ray.init(address=address, log_to_driver=False)
+            except (ConnectionError, ValueError, RuntimeError) as exc:
+                # e.g. "auto" with no cluster running, or ray:// without ray[client]
+                raise NintError(
+                    f"cannot join the Ray cluster at {address}: {_first_sentence(exc)}"
+                ) from None
         else:
             ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
     try:
@@ -217,6 +236,44 @@ def run_ray(
         if started:
             ray.shutdown()
     return len(todo)
+
+
+#: how long the address of an existing Ray cluster gets to accept a TCP connection
+RAY_CONNECT_SECONDS = 5.0
+
+
+def ray_endpoint(address: str) -> tuple[str, int] | None:
+    """(host, port) of a Ray address "host:port" or "ray://host:port" ("[::1]:6379" for IPv6);
+    None for "auto" and "local", which Ray resolves itself. NintError for anything else."""
+    if address in ("auto", "local"):
+        return None
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
+        raise NintError(
+            f"Ray address {address!r} is not host:port (e.g. 127.0.0.1:6379), ray://host:port, "
+            "auto or local"
+        )
+    return host, int(port)
+
+
+def check_reachable(address: str, host: str, port: int) -> None:
+    """NintError unless ``host:port`` accepts a TCP connection within RAY_CONNECT_SECONDS."""
+    try:
+        with socket.create_connection((host, port), timeout=RAY_CONNECT_SECONDS):
+            pass
+    except OSError as exc:  # refused, timed out, unknown host, no route
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise NintError(
+            f"no Ray cluster answers at {address} ({reason}; waited up to "
+            f"{RAY_CONNECT_SECONDS:g} s): start one with `ray start --head` or fix --ray-address"
+        ) from None
+
+
+def _first_sentence(exc: Exception) -> str:
+    """The first sentence of an exception's message, for a one-line error."""
+    text = str(exc).strip()
+    return text.splitlines()[0].split(". ")[0] if text else type(exc).__name__
 
 
 def _ray_task(spec: RunSpec) -> str:

@@ -3,7 +3,8 @@
 PESQ's wide-band mode is defined at 16 kHz; STOI is computed at 16 kHz too, so both see the same
 signal. Clips at other rates are resampled (polyphase, scipy) for those two metrics only, and
 ``resampling_note`` says so. A metric that cannot be computed is returned as ``Missing`` with the
-reason (too short for PESQ, too few speech frames for STOI), never as a number.
+reason (too short for PESQ, too few speech frames for STOI, a prediction holding NaN or inf),
+never as a number. SI-SNR of a prediction holding NaN or inf is NaN, as PSNR is for images.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ def si_snr(estimate: np.ndarray, reference: np.ndarray) -> float:
 
     Both signals are made zero-mean; the estimate is projected on the reference,
     s = (<e, r> / ||r||^2) r, and SI-SNR = 10 log10(||s||^2 / ||e - s||^2).
-    Returns ``inf`` when the estimate is an exact scaled copy and ``-inf`` when it holds no
-    component of the reference (a constant or an orthogonal estimate). Removing the mean and
-    the scale takes two degrees of freedom, so T must be at least 3: every non-constant
-    estimate of a 2-sample reference is a scaled copy of it, and would score ``inf``.
+    Returns ``inf`` when the estimate is an exact scaled copy, ``-inf`` when it holds no
+    component of the reference (a constant or an orthogonal estimate) and NaN when the estimate
+    holds NaN or inf (a diverged fit). Removing the mean and the scale takes two degrees of
+    freedom, so T must be at least 3: every non-constant estimate of a 2-sample reference is a
+    scaled copy of it, and would score ``inf``.
 
     Args:
         estimate, reference: (T,) float arrays of the same length, T >= 3.
@@ -39,6 +41,8 @@ def si_snr(estimate: np.ndarray, reference: np.ndarray) -> float:
         raise ValueError(f"SI-SNR needs equal lengths, got {e.size} and {r.size}")
     if r.size < 3:
         raise ValueError(f"SI-SNR needs at least 3 samples, got {r.size}")
+    if not np.all(np.isfinite(e)):
+        return math.nan  # said here, instead of NumPy's warnings on inf - inf
     e, r = e - e.mean(), r - r.mean()
     energy = float(np.dot(r, r))
     if energy == 0.0:
@@ -67,11 +71,20 @@ def resampling_note(rate: int) -> str | None:
     return f"STOI and PESQ computed at 16 kHz on copies resampled from {rate} Hz"
 
 
+def non_finite(estimate: np.ndarray, metric: str) -> Missing | None:
+    """Missing when the estimate holds NaN or inf (pystoi would return NaN, PESQ would raise)."""
+    if np.all(np.isfinite(estimate)):
+        return None
+    return Missing(f"{metric}: the prediction holds NaN or inf")
+
+
 def stoi(estimate: np.ndarray, reference: np.ndarray, rate: int) -> float | Missing:
     """Short-time objective intelligibility (pystoi), at 16 kHz."""
     from pystoi import stoi as _stoi
     from pystoi.stoi import FS, N_FRAME, N
 
+    if missing := non_finite(estimate, "STOI"):
+        return missing
     ref, est = to_metric_rate(reference, rate), to_metric_rate(estimate, rate)
     # pystoi scores N = 30 frames of N_FRAME samples (hop N_FRAME / 2) at FS = 10 kHz; shorter
     # clips make it raise (under one frame) or return a placeholder with a warning
@@ -94,6 +107,8 @@ def pesq_wb(estimate: np.ndarray, reference: np.ndarray, rate: int) -> float | M
     """Wide-band PESQ (ITU-T P.862.2) at 16 kHz."""
     from pesq import PesqError, pesq
 
+    if missing := non_finite(estimate, "PESQ"):
+        return missing
     ref, est = to_metric_rate(reference, rate), to_metric_rate(estimate, rate)
     try:
         return float(pesq(METRIC_RATE, ref, est, "wb"))

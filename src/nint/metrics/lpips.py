@@ -10,13 +10,18 @@ layers) and loads two files that cannot be downloaded on an offline machine:
 They are looked for, in order, in ``$NINT_LPIPS_WEIGHTS`` (a folder holding one or both),
 ``$TORCH_HOME/hub/checkpoints`` or ``~/.cache/torch/hub/checkpoints`` (where torchvision caches
 AlexNet), the installed ``lpips`` package's ``weights/v0.1`` folder, and ``~/.cache/nint/lpips``.
-When either is absent, LPIPS is reported as missing with one line saying how to provide it.
+When either is absent, LPIPS is reported as missing with one line saying how to provide it; when
+one cannot be used (corrupt, truncated, not a state dict, a tensor missing or of the wrong shape),
+as missing with one line naming that file. The files are read with ``weights_only=True``: tensors
+and plain containers only, never arbitrary pickled objects.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import pickle
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -94,16 +99,53 @@ class AlexLPIPS(nn.Module):
         return total
 
     def load_files(self, alexnet: Path, heads: Path) -> None:
-        """Load torchvision's AlexNet state dict and the LPIPS v0.1 heads."""
-        backbone = torch.load(alexnet, map_location="cpu", weights_only=True)
-        lins = torch.load(heads, map_location="cpu", weights_only=True)
+        """Load torchvision's AlexNet state dict and the LPIPS v0.1 heads.
+
+        Raises:
+            UnusableWeights: naming the file that cannot be read or lacks a tensor we need.
+        """
+        backbone, lins = _read_state(alexnet), _read_state(heads)
         state = {}
         for n, (index, *_) in enumerate(_CONVS):
-            state[f"convs.{n}.weight"] = backbone[f"features.{index}.weight"]
-            state[f"convs.{n}.bias"] = backbone[f"features.{index}.bias"]
-            state[f"heads.{n}.weight"] = lins[f"lin{n}.model.1.weight"]
+            conv, head = self.convs[n], self.heads[n]
+            state[f"convs.{n}.weight"] = _entry(
+                backbone, f"features.{index}.weight", conv.weight, alexnet
+            )
+            state[f"convs.{n}.bias"] = _entry(
+                backbone, f"features.{index}.bias", conv.bias, alexnet
+            )
+            state[f"heads.{n}.weight"] = _entry(lins, f"lin{n}.model.1.weight", head.weight, heads)
         state["shift"], state["scale"] = self.shift, self.scale
         self.load_state_dict(state)
+
+
+class UnusableWeights(Exception):
+    """A weight file that is present but cannot be used; the message names it."""
+
+
+def _read_state(path: Path) -> dict:
+    """The state dict in ``path``, unpickled with ``weights_only=True`` (tensors and plain
+    containers only); UnusableWeights naming the file if it is not one."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about plain pickles, then refuses them
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    # what torch.load raises on files that are not its format: a foreign pickle or plain text
+    # (UnpicklingError), an empty file (EOFError), a cut zip archive (RuntimeError)
+    except (pickle.UnpicklingError, EOFError, RuntimeError, OSError, ValueError) as exc:
+        why = f"{path} cannot be read as PyTorch weights ({type(exc).__name__})"
+        raise UnusableWeights(why) from None
+    if not isinstance(state, dict):
+        raise UnusableWeights(f"{path} holds a {type(state).__name__}, not a state dict")
+    return state
+
+
+def _entry(state: dict, key: str, like: torch.Tensor, path: Path) -> torch.Tensor:
+    """``state[key]``, a tensor shaped like ``like``; else UnusableWeights naming ``path``."""
+    value = state.get(key)
+    if not isinstance(value, torch.Tensor) or value.shape != like.shape:
+        raise UnusableWeights(f"{path} has no tensor {key} of shape {tuple(like.shape)}")
+    return value
 
 
 _MODELS: dict[tuple[Path, Path], AlexLPIPS] = {}
@@ -118,11 +160,9 @@ def load_lpips() -> AlexLPIPS | Missing:
         model = AlexLPIPS()
         try:
             model.load_files(*files)
-        except (KeyError, RuntimeError, OSError, ValueError) as exc:
-            return Missing(
-                f"LPIPS weights at {files[0].parent} / {files[1].parent} are not "
-                f"usable ({exc.__class__.__name__}: {str(exc)[:120]})"
-            )
+        except UnusableWeights as exc:
+            # the same convention as absent weights: the fit goes on, LPIPS is missing with why
+            return Missing(f"LPIPS weights not usable: {exc}")
         _MODELS[files] = model.eval()
     return _MODELS[files]
 

@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from ..checks import POSITIVE, check_float, check_memory
+from ..checks import FLOAT32_POSITIVE, check_float, check_memory
 from ..errors import NintError
 
 
@@ -41,6 +41,9 @@ class Siren(nn.Module):
         omega_0: frequency of the hidden sine layers (30).
         first_omega_0: frequency of the first layer (30).
 
+    Both frequencies must be finite in float32 (at most about 3.4e38): a larger one becomes inf
+    and every prediction NaN, so it is refused with ``NintError``.
+
     Shapes: (N, D) -> (N, C).
     """
 
@@ -56,8 +59,9 @@ class Siren(nn.Module):
         super().__init__()
         if depth < 1 or width < 1:
             raise NintError(f"SIREN needs depth >= 1 and width >= 1, got {depth} x {width}")
-        check_float(omega_0, "omega_0", POSITIVE)
-        check_float(first_omega_0, "first_omega_0", POSITIVE)
+        # multiplied into float32 activations: one past float32's range is inf, and sin(inf) NaN
+        check_float(omega_0, "omega_0", FLOAT32_POSITIVE)
+        check_float(first_omega_0, "first_omega_0", FLOAT32_POSITIVE)
         params = (in_features + 1) * width + (depth - 1) * (width + 1) * width
         params += (width + 1) * out_features
         # float32 weights, their gradients and Adam's two moments: four copies, allocated below

@@ -16,7 +16,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from ..checks import NON_NEGATIVE, POSITIVE, check_float, check_memory
+from ..checks import HALF_SPAN, NON_NEGATIVE, POSITIVE, check_float, check_memory
 from ..errors import NintError
 from ..metrics.audio import pesq_wb, resampling_note, si_snr, stoi
 from ..options import Option
@@ -57,7 +57,11 @@ def mono_samples(samples: np.ndarray, name: str) -> np.ndarray:
 
 
 class AudioSignal(Signal):
-    """A mono clip: coords (T, 1) in [-R, R], values (T, 1) = samples / peak."""
+    """A mono clip: coords (T, 1) in [-R, R], values (T, 1) = samples / peak.
+
+    R (``coord_range``) is refused above half the largest float32, where the float32
+    coordinates would overflow to inf and NaN.
+    """
 
     modality = "audio"
     metrics = (
@@ -84,7 +88,7 @@ class AudioSignal(Signal):
                 f"an audio clip needs at least {MIN_SAMPLES} samples for SI-SNR to measure "
                 f"anything, got {samples.size}"
             )
-        check_float(coord_range, "the coordinate range", POSITIVE)
+        check_float(coord_range, "the coordinate range", HALF_SPAN)
         if not np.all(np.isfinite(samples)):
             # float WAVs can hold NaN or inf; one of them makes the peak and every target NaN
             raise NintError(f"audio {name!r} has non-finite samples (NaN or inf)")
@@ -144,7 +148,7 @@ AUDIO_OPTIONS = (
     Option("start", "segment start in seconds (0)", allowed=NON_NEGATIVE),
     Option("duration", "segment length in seconds (to the end)", allowed=POSITIVE),
     Option(
-        "coord_range", "time coordinates span [-R, R] (100; first omega_0 30)", allowed=POSITIVE
+        "coord_range", "time coordinates span [-R, R] (100; first omega_0 30)", allowed=HALF_SPAN
     ),
     Option("channel", "fit channel N alone, counted from 0 (the mean of all channels)", int),
 )
@@ -212,7 +216,8 @@ def load_audio(
             (anti-phase channels), which is refused.
         start: segment start in seconds (0).
         duration: segment length in seconds (to the end of the clip).
-        coord_range: R of the time coordinates in [-R, R] (100).
+        coord_range: R of the time coordinates in [-R, R] (100); at most half the largest
+            float32 (1.7e38), so that the float32 coordinates and their span 2R stay finite.
         channel: fit this channel (from 0) alone instead of the mean of all channels.
 
     Raises:

@@ -7,6 +7,8 @@ samplers or training.
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -21,13 +23,32 @@ from ..models import predict
 
 
 def existing_file(path: str | Path, kind: str) -> Path:
-    """``path`` as a Path; NintError if it does not exist or is a folder."""
+    """``path`` as a Path; NintError if it does not exist or is not a regular file.
+
+    Every loader resolves its input here, before opening it. Named pipes, devices and sockets
+    are refused: reading a pipe nobody writes to would wait forever, and a device may never end.
+    """
     path = Path(path)
-    if not path.exists():
-        raise NintError(f"no such file: {path}")
-    if path.is_dir():
+    try:
+        mode = os.stat(path).st_mode  # follows links: a link to a pipe is a pipe
+    except (FileNotFoundError, NotADirectoryError):  # a missing path, or one under a file
+        raise NintError(f"no such file: {path}") from None
+    except OSError as exc:
+        raise NintError(f"cannot read {path} ({exc.strerror or exc.__class__.__name__})") from None
+    if stat.S_ISDIR(mode):
         raise NintError(f"{path} is a folder, not {kind} file")
+    if not stat.S_ISREG(mode):
+        raise NintError(f"{path} is {_special_kind(mode)}, not {kind} file")
     return path
+
+
+def _special_kind(mode: int) -> str:
+    """What a file that is neither a folder nor a regular file is, for messages."""
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a special file"
 
 
 @dataclass(frozen=True)
