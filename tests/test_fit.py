@@ -4,7 +4,7 @@ import pytest
 import torch
 from conftest import synthetic_image
 
-from nint import ImageSignal, NintError, fit
+from nint import ImageSignal, NintError, Siren, fit
 from nint.train import PARTS
 
 SMALL = {"width": 64, "depth": 3}
@@ -33,10 +33,31 @@ def test_evaluation_uses_weights_after_the_update(signal):
     assert [r["iteration"] for r in result.history] == [0, 1, 2, 3]
 
 
-def test_time_budget_and_parts(signal):
-    result = fit(signal, "nint", seconds=0.5, eval_every_seconds=0.1, **SMALL)
+class SlowStep(torch.nn.Module):
+    """A model whose graph-building forward (the training step's) adds ``pause`` simulated
+    seconds to the clock."""
+
+    def __init__(self, inner: torch.nn.Module, clock, pause: float) -> None:
+        super().__init__()
+        self.inner, self.clock, self.pause = inner, clock, pause
+
+    def forward(self, coords: torch.Tensor) -> torch.Tensor:
+        if torch.is_grad_enabled():
+            self.clock.pause(self.pause)
+        return self.inner(coords)
+
+
+def test_time_budget_and_parts(signal, simulated_clock):
+    """A seconds budget stops at the first evaluation past it. Each training step of uniform
+    sampling (one forward with a graph) adds 20 simulated seconds, so a 50 s budget takes 3
+    iterations on any machine, however busy (only real steps slower than 5 s in all could make
+    it 2)."""
+    torch.manual_seed(0)
+    model = SlowStep(Siren(2, 3, **SMALL), simulated_clock, pause=20.0)
+    result = fit(signal, "uniform", model=model, seconds=50.0, eval_every_seconds=10.0)
     s = result.summary
-    assert s["train_seconds"] >= 0.5 and s["iterations"] > 1
+    assert s["train_seconds"] >= 50.0 and s["iterations"] in (2, 3)
+    s = fit(signal, "nint", iterations=3, **SMALL).summary
     assert s["train_seconds"] == pytest.approx(sum(s["time_parts"].values()))
     assert set(s["time_parts"]) == set(PARTS)
     assert s["time_parts"]["ntk"] > 0 and s["time_parts"]["residual"] > 0

@@ -36,8 +36,13 @@ What still fails: a changed selection, a changed iteration count, and a change o
 itself. On the image cases, a learning rate 1 % off moves the final weights by 5.4e-4 relative
 (the tolerance is 3e-6).
 
-To re-record after a change meant to alter what a fit does, or to add the fingerprints of another
-machine kind, see tests/golden_fits.py (``--write``, ``--add-kind``).
+Re-recording, after a change meant to alter what a fit does: run
+``.venv/bin/python tests/golden_fits.py --write`` and commit tests/golden/ with the change. To add
+the bitwise fingerprints of another machine kind without changing the recording:
+``.venv/bin/python tests/golden_fits.py --add-kind`` on a machine of that kind (it refuses if the
+fits there differ beyond the tolerances). Without a flag it prints how this machine's fits differ
+from the recording, case by case. To check the tolerances against other kernel families on one
+machine, run it with ``ATEN_CPU_CAPABILITY=default`` or ``MKL_CBWR=COMPATIBLE`` set.
 """
 
 from __future__ import annotations
