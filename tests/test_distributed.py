@@ -1,5 +1,6 @@
 """Sharded fitting: two gloo processes on the CPU do what one process does."""
 
+import datetime
 import json
 import os
 import subprocess
@@ -79,13 +80,37 @@ def run_everything(shard: Shard | None) -> dict:
     return out
 
 
+class TickingClock:
+    """A clock that moves on by ``tick`` seconds at each reading and never otherwise."""
+
+    def __init__(self, tick: float) -> None:
+        self.tick, self.now = tick, 0.0
+
+    def __call__(self) -> float:
+        self.now += self.tick
+        return self.now
+
+
 def _worker(rank: int, world: int, store: str, folder: str) -> None:
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=world)
+    dist.init_process_group(
+        "gloo",
+        init_method=f"file://{store}",
+        rank=rank,
+        world_size=world,
+        timeout=datetime.timedelta(seconds=300),  # a collective left waiting fails, not hangs
+    )
     try:
         shard = Shard.join(203, torch.device("cpu"))
         out = run_everything(shard)
-        # a time budget: every rank follows rank 0's clock, so they stop together
+        # a time budget: every rank follows rank 0's clock, so they stop together. Each rank's
+        # clock ticks at each reading, rank 1's faster than rank 0's (a rank that followed its
+        # own clock would stop early and leave the other waiting, until the group's timeout),
+        # so the budget is spent after the same iterations however busy the machine: real
+        # seconds made one INT step outlast the budget on a saturated CPU
+        import nint.timing
+
+        nint.timing.clock = TickingClock(0.01 if rank == 0 else 0.013)
         signal = ImageSignal(synthetic_image(24, 20), name="synthetic")
         sampler = recording("int", signal.n_points)
         timed = fit(signal, sampler, seconds=0.6, eval_every_seconds=0.2, **TIMED)
