@@ -150,6 +150,28 @@ def test_failed_write_and_failed_rescue_say_the_run_is_lost(
     assert list(rescue_here.iterdir()) == [] and not (tmp_path / "run").exists()
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="file size limits are POSIX")
+def test_a_real_file_size_limit_is_one_line(image, tmp_path):
+    """Under ``ulimit -f 1`` both the run folder and its rescue fail (torch.save reports its
+    failed write as a RuntimeError, not an OSError): one line, exit 1, no traceback."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (512, 512))
+
+    env = {**os.environ, "TMPDIR": str(tmp_path / "tmp")}
+    (tmp_path / "tmp").mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "nint", "fit", str(image), *TINY, "--out", str(tmp_path / "run")],
+        capture_output=True, text=True, preexec_fn=limit, env=env, timeout=300,
+    )  # fmt: skip
+    line = one_error_line(done.stderr)
+    assert done.returncode == 1, done.stderr
+    assert line.startswith("nint: error: could not write ") and "File too large" in line
+    assert line.endswith("the run is lost") or " was kept in " in line
+    assert not (tmp_path / "run").exists()
+
+
 # The child fits a tiny image and then, writing history.csv, tells the test (the flag file)
 # and waits there to be terminated.
 SLOW_WRITER = """

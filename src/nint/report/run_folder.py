@@ -366,7 +366,10 @@ def rescue_run(result: FitResult) -> Path:
         write_marker(folder, "rescue")
         # the weights first: a run can be evaluated again from them, not from its pictures
         state = {k: v.detach().cpu() for k, v in result.model.state_dict().items()}
-        torch.save(state, folder / "weights.pt")
+        try:
+            torch.save(state, folder / "weights.pt")
+        except RuntimeError as exc:  # how torch.save reports a failed write (a full disk, a limit)
+            raise OSError(f"weights.pt: {str(exc).splitlines()[0]}") from None
         write_contents(result, folder)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
