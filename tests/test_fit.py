@@ -113,6 +113,7 @@ def test_save_writes_a_complete_folder(signal, tmp_path):
         ".nint-run",  # says that nint wrote the folder: --overwrite replaces only such folders
         "config.json",
         "environment.json",
+        "weights.safetensors",
         "history.csv",
         "summary.json",
         "reconstruction.png",

@@ -26,6 +26,7 @@ from PIL import Image
 
 import nint.report.run_folder as run_folder
 from nint import ImageSignal, NintError, fit
+from nint.checkpoint import load_run
 from nint.cli import main
 from nint.compare import compare
 
@@ -34,6 +35,7 @@ RUN_FILES = {
     ".nint-run",
     "config.json",
     "environment.json",
+    "weights.safetensors",
     "history.csv",
     "summary.json",
     "reconstruction.png",
@@ -129,9 +131,9 @@ def test_failed_write_after_training_keeps_the_run_and_its_weights(
     assert "; the finished run was kept in " in line
     rescue = Path(line.rsplit(" kept in ", 1)[1])
     assert rescue.parent == rescue_here and rescue.name.startswith("nint-rescued-")
-    assert {p.name for p in rescue.iterdir()} == RUN_FILES | {"weights.pt"}
-    weights = torch.load(rescue / "weights.pt", weights_only=True)
-    assert weights and all(isinstance(v, torch.Tensor) for v in weights.values())
+    assert {p.name for p in rescue.iterdir()} == RUN_FILES
+    model, _ = load_run(rescue)  # the weights load back into the model
+    assert isinstance(model, torch.nn.Module)
     assert json.loads((rescue / "summary.json").read_text())["iterations"] == 1
     assert not (tmp_path / "new").exists()  # the parents it made for the run are gone again
 

@@ -21,7 +21,7 @@ the marker.
 ``save_or_rescue`` is for callers whose process ends after the fit (the CLI, ``nint demo``,
 ``nint bench``): if the run folder cannot be written after training (a full disk, a file size
 limit, a folder that appeared meanwhile), it keeps the run, with the model's weights
-(``weights.pt``, ``torch.save`` of the ``state_dict``), in a fresh ``nint-rescued-*`` folder of the
+(``weights.safetensors``, as in every run folder), in a fresh ``nint-rescued-*`` folder of the
 system's temporary folder and raises ``RunNotSaved`` naming it (exit status 1 from the CLI).
 """
 
@@ -40,8 +40,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import torch
-
+from ..checkpoint import WEIGHTS, save_weights
 from ..errors import NintError, RunNotSaved
 from .artifacts import write_artifacts
 from .environment import environment
@@ -301,9 +300,11 @@ def remove_stale_partials(parent: Path) -> list[Path]:
 
 
 def write_contents(result: FitResult, folder: Path) -> None:
-    """Config, environment, history, reconstruction, figures and, last, the summary."""
+    """Config, environment, weights, history, reconstruction, figures and, last, the summary."""
     write_json(folder / "config.json", result.config)
     write_json(folder / "environment.json", environment(result.config["device"]))
+    # the weights early: a run can be evaluated again from them, not from its pictures
+    save_weights(result.model, folder / WEIGHTS)
     write_history(folder / "history.csv", result.history)
     write_artifacts(result.signal, result.prediction, result.sampler.parts, folder)
     metric = result.signal.primary_metric
@@ -359,17 +360,11 @@ def _reason(exc: BaseException) -> str:
 
 
 def rescue_run(result: FitResult) -> Path:
-    """Write the run and its weights (``weights.pt``) into a new ``nint-rescued-*`` folder of the
+    """Write the run, weights included, into a new ``nint-rescued-*`` folder of the
     system's temporary folder; returns it. On failure nothing of it is left (and OSError)."""
     folder = Path(tempfile.mkdtemp(prefix="nint-rescued-"))
     try:
         write_marker(folder, "rescue")
-        # the weights first: a run can be evaluated again from them, not from its pictures
-        state = {k: v.detach().cpu() for k, v in result.model.state_dict().items()}
-        try:
-            torch.save(state, folder / "weights.pt")
-        except RuntimeError as exc:  # how torch.save reports a failed write (a full disk, a limit)
-            raise OSError(f"weights.pt: {str(exc).splitlines()[0]}") from None
         write_contents(result, folder)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
