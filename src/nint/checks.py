@@ -75,6 +75,26 @@ def check_float(value: object, name: str, allowed: Range) -> float:
     return number
 
 
+def check_int(value: object, name: str, minimum: int | None = 1) -> int:
+    """``value`` as an int; NintError unless it is an integer >= ``minimum`` (None: any).
+
+    Floats are refused even when whole (``2.5`` would be truncated silently, and ``1e4`` is
+    one ``int()`` away), and so are bools: ``True`` is an int to Python but never a count.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise NintError(f"{name} must be an integer, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise NintError(f"{name} must be at least {minimum}, got {value}")
+    return int(value)
+
+
+def check_bool(value: object, name: str) -> bool:
+    """``value`` if it is True or False; NintError for anything else (1, "no", None)."""
+    if not isinstance(value, bool):
+        raise NintError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
 def check_seed(seed: object, name: str = "seed") -> int:
     """``seed`` as an int; NintError unless it is an integer in [0, 2^63)."""
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):

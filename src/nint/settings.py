@@ -9,13 +9,22 @@ is what the run folder records.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
 import torch
 
-from .checks import POSITIVE, check_device, check_float, check_seed
+from .checks import (
+    FLOAT32_POSITIVE,
+    POSITIVE,
+    check_bool,
+    check_device,
+    check_float,
+    check_int,
+    check_seed,
+)
 from .errors import NintError
 from .models import fast_inference_enabled
 
@@ -95,17 +104,35 @@ class FitSettings:
 
     def __post_init__(self) -> None:
         check_budget(self.iterations, self.seconds)
-        if self.eval_every is not None and self.eval_every < 1:
-            raise NintError(
-                f"evaluation cadence must be at least 1 iteration, got {self.eval_every}"
-            )
+        # each count is checked to be a real int (not 2.5, not True) and stored as a plain int,
+        # so that a NumPy integer reaches config.json as a JSON number
+        # (the SIREN checks its own width and depth are >= 1, where it is built)
+        counts = {
+            "eval_every": ("the evaluation cadence in iterations", 1),
+            "width": ("width", None),
+            "depth": ("depth", None),
+            "residual_every": ("residual_every", 1),
+        }
+        for key, (name, minimum) in counts.items():
+            if getattr(self, key) is not None:
+                object.__setattr__(self, key, check_int(getattr(self, key), name, minimum))
+        if self.iterations is not None:
+            object.__setattr__(self, "iterations", int(self.iterations))
         if self.eval_every_seconds is not None:
             check_float(self.eval_every_seconds, "the evaluation cadence in seconds", POSITIVE)
         object.__setattr__(self, "eval_at", check_eval_at(self.eval_at))
         check_float(self.lr, "the learning rate", POSITIVE)
-        check_seed(self.seed)
+        object.__setattr__(self, "seed", check_seed(self.seed))
+        # the SIREN's own check, made here too so that a bad value stops before anything is built
+        check_float(self.omega_0, "omega_0", FLOAT32_POSITIVE)
+        if self.first_omega_0 is not None:
+            check_float(self.first_omega_0, "first_omega_0", FLOAT32_POSITIVE)
         for key in CHUNK_KEYS:
             check_chunk(key, getattr(self, key))
+        for key in ("progress", "compile"):
+            check_bool(getattr(self, key), key)
+        if self.distributed is not None:
+            check_bool(self.distributed, "distributed")
 
     @classmethod
     def split(cls, options: dict[str, Any]) -> tuple[FitSettings, dict[str, Any]]:
@@ -154,7 +181,6 @@ class FitSettings:
             "eval_at": list(self.eval_at) if self.eval_at else None,
             "fresh_points": fresh_points,
             "lr": self.lr,
-            "optimizer": "Adam",
             "seed": self.seed,
             "device": str(device),
             **chunks,
@@ -167,12 +193,18 @@ class FitSettings:
 
 
 def check_budget(iterations: int | None, seconds: float | None) -> None:
+    """NintError unless at least one budget is given, iterations as an integer >= 1 and
+    seconds as a positive finite number (bools refused: ``True`` is neither)."""
     if iterations is None and seconds is None:
         raise NintError("give a training budget: iterations and/or seconds")
-    if iterations is not None and iterations < 1:
-        raise NintError(f"the iteration budget must be at least 1, got {iterations}")
-    if seconds is not None and not (seconds > 0 and math.isfinite(seconds)):
-        raise NintError(f"the time budget must be positive finite seconds, got {seconds}")
+    if iterations is not None:
+        check_int(iterations, "the iteration budget")
+    if seconds is not None and (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, numbers.Real)
+        or not (seconds > 0 and math.isfinite(seconds))
+    ):
+        raise NintError(f"the time budget must be positive finite seconds, got {seconds!r}")
 
 
 def check_eval_at(eval_at: Sequence[int] | None) -> tuple[int, ...] | None:

@@ -26,6 +26,22 @@ from . import timing
 from .cadence import Budget, EvalCadence
 from .distributed import SingleProcess, communicator
 from .errors import NintError
+from .fit_checks import (
+    SIREN_SETTINGS,
+    Callback,
+    OptimizerFactory,
+    build_optimizer,
+    callable_name,
+    check_callback,
+    check_model_argument,
+    check_optimizer_argument,
+    check_option_names,
+    check_signal,
+    check_strategy_value,
+    given,
+    optimizer_config,
+    probe_model,
+)
 from .models import CompiledSiren, Siren
 from .residuals import StaleResiduals
 from .result import PARTS, FitResult, summarise
@@ -112,22 +128,26 @@ class Recorder:
     """Evaluations, off the training clock: the history, the last prediction, early stopping.
 
     Each evaluation predicts the whole signal with the current weights (after the update of the
-    iteration it is recorded under) and scores it with the signal's metrics.
+    iteration it is recorded under) and scores it with the signal's metrics, then hands a copy
+    of the row to the caller's ``callback``, if any.
     """
 
     def __init__(
         self, signal: Signal, model: nn.Module, sampler: Sampler, timer: PartTimer,
         stop_at: dict[str, float] | None, chunk: int | None, device: torch.device,
+        callback: Callback | None = None,
     ) -> None:  # fmt: skip
         self.signal, self.model, self.sampler, self.timer = signal, model, sampler, timer
         self.stop_at = stop_at or {}
         self.chunk, self.device = chunk, device
+        self.callback = callback
         self.history: list[dict[str, float]] = []
         self.prediction = torch.empty(0)
         self.wall_start = timing.clock()
 
     def record(self, step: int, loss: float) -> bool:
-        """Evaluate after iteration ``step``; True when every ``stop_at`` threshold is met."""
+        """Evaluate after iteration ``step``; True when every ``stop_at`` threshold is met or
+        the callback returned True."""
         self.prediction = self.signal.predict_for_eval(self.model, self.chunk, self.device)
         row = {"iteration": step, "train_seconds": self.timer.total(), "loss": loss}
         row.update(self.signal.evaluate(self.prediction))
@@ -135,9 +155,14 @@ class Recorder:
         row["batch_size"] = 0 if last is None else int(last.numel())
         row["wall_seconds"] = timing.clock() - self.wall_start
         self.history.append(row)
-        return bool(self.stop_at) and all(
+        stop = bool(self.stop_at) and all(
             self.signal.metric(m).reached(row[m], v) for m, v in self.stop_at.items()
         )
+        # a copy: what the callback does with its row cannot change the history; only True
+        # stops, so a callback that returns what its logger returned does not end the fit
+        if self.callback is not None and self.callback(dict(row)) is True:
+            stop = True
+        return stop
 
 
 @dataclass
@@ -173,6 +198,8 @@ def fit(
     *,
     model: nn.Module | None = None,
     settings: FitSettings | None = None,
+    callback: Callback | None = None,
+    optimizer: OptimizerFactory | None = None,
     **options: Any,
 ) -> FitResult:
     """Fit an INR to ``signal``, choosing the training coordinates with ``strategy``.
@@ -185,15 +212,42 @@ def fit(
         model: the network; default a SIREN (settings ``depth``, ``width``, ``omega_0``,
             ``first_omega_0``) seeded by ``seed``.
         settings: a ``FitSettings``; or give its fields as keyword options.
+        callback: ``callback(row)`` is called with a copy of each history row (a dict:
+            iteration, train_seconds, loss, the metrics, ...) once it is recorded, on rank 0,
+            off the training clock. Returning True (exactly True) stops the fit there, as
+            ``stop_at`` does; the row of iteration 0 (before training) cannot stop it. An
+            exception it raises ends the fit. config.json records its name.
+        optimizer: ``optimizer(model)`` returns the ``torch.optim.Optimizer`` to train with,
+            over the model's parameters or parameter groups of them (parameters it leaves out
+            are not trained), e.g. ``lambda model: torch.optim.SGD(model.parameters(),
+            lr=0.1)``. Default: Adam over all parameters with ``lr``, which cannot be given
+            with it. config.json records its class and its groups' hyperparameters.
         **options: the fields of ``FitSettings`` (budget, evaluation cadence, lr, seed, device,
             chunks, ...; see its docstring) and the strategy's own options (ratio, scheduler,
             interval, xi, alpha, ...). Without ``ratio``, a named strategy gets the signal's
             ``default_ratio`` (meshes: 0.4) if it has one, else the sampler's default (0.2).
+            A sampler instance takes none of the strategy options: it carries its own.
 
     Returns:
         A ``FitResult``; ``result.save(folder)`` writes the run folder. In a sharded fit, ranks
         other than 0 return a result with an empty history and summary.
+
+    Raises:
+        NintError: before any training, for anything the caller can get wrong: not a signal, an
+            unknown strategy, a misspelt option (named, with the closest known name), a bad
+            setting, a model whose outputs do not match the signal's channels, a callback or
+            optimizer that is not a function of the right kind, an argument that would be
+            ignored (``lr`` with ``optimizer``, ``width`` ... with ``model``, strategy options
+            with a sampler instance).
     """
+    check_signal(signal)
+    check_strategy_value(strategy)
+    if settings is not None and not isinstance(settings, FitSettings):
+        raise NintError(
+            f"settings must be a nint.FitSettings, got a {type(settings).__name__}; or give "
+            f"its fields as keyword options"
+        )
+    check_option_names(strategy, options)
     if settings is None:
         settings, sampler_options = FitSettings.split(options)
     else:
@@ -201,7 +255,12 @@ def fit(
         if both:
             raise NintError(f"give {', '.join(both)} in settings or as options, not both")
         sampler_options = options
-    run = _prepare(signal, strategy, model, settings.for_signal(signal), sampler_options)
+    check_model_argument(model, given(settings, options, SIREN_SETTINGS))
+    check_callback(callback)
+    check_optimizer_argument(optimizer, bool(given(settings, options, ["lr"])))
+    run = _prepare(
+        signal, strategy, model, settings.for_signal(signal), sampler_options, callback, optimizer
+    )
     step, loss = _loop(run)
     rec = run.recorder
     if not run.comm.is_main:
@@ -283,9 +342,11 @@ def _diverged(run: _Run, step: int, loss: float) -> NintError:
             f"the untrained model already predicts NaN or inf (training loss {loss} at iteration "
             f"{step}): {cure}"
         )
+    # the rates the optimizer trained with: the default Adam's is ``lr``
+    rates = ", ".join(sorted({f"{float(g['lr']):g}" for g in run.optimizer.param_groups}))
     return NintError(
         f"the training loss became {loss} at iteration {step}: the fit diverged "
-        f"(try a lower learning rate than {run.settings.lr:g})"
+        f"(try a lower learning rate than {rates})"
     )
 
 
@@ -306,6 +367,8 @@ def _prepare(
     model: nn.Module | None,
     settings: FitSettings,
     sampler_options: dict[str, Any],
+    callback: Callback | None = None,
+    optimizer_factory: OptimizerFactory | None = None,
 ) -> _Run:
     """Build everything the loop needs, checking what the settings alone could not."""
     budget = Budget(settings.iterations, settings.seconds)
@@ -323,6 +386,7 @@ def _prepare(
         raise NintError(
             f"strategy {sampler.name!r} cannot be sharded over processes; use one of {shardable}"
         )
+    own_model = model is not None
     if model is None:
         torch.manual_seed(settings.seed)
         model = Siren(
@@ -330,6 +394,10 @@ def _prepare(
             settings.omega_0, settings.first_omega_0,
         )  # fmt: skip
     model = model.to(device)
+    if own_model:
+        # a caller's model: its outputs checked against the signal before anything else runs
+        # on it (the default SIREN is built from the signal's shapes and needs no check)
+        probe_model(model, signal, device)
     comm.share_parameters(model)  # identical replicas, even for a caller's model
     coords, targets = comm.own(signal.coords, signal.values, device)
     # its own generator: the sampler's is seeded with `seed` too, and must not mirror the draws
@@ -344,7 +412,7 @@ def _prepare(
             f"{sampler.name} keeps per-coordinate state, so it trained on one set of "
             f"{signal.n_points} points drawn once, not a fresh set every iteration"
         )
-    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    optimizer = build_optimizer(optimizer_factory, model, settings.lr)
     timer = PartTimer(device)
     net, compile_seconds = model, None
     if settings.compile:
@@ -359,9 +427,13 @@ def _prepare(
         "sampler": sampler.config(),
         "model": {"class": type(model).__name__, **getattr(model, "hparams", {})},
         **settings.config(device, chunks, comm.world, fresh),
+        # lr is the default Adam's; an optimizer of the caller's records its own rates
+        **({} if optimizer_factory is None else {"lr": None}),
+        **optimizer_config(optimizer),
+        "callback": None if callback is None else callable_name(callback),
     }
     recorder = Recorder(
-        signal, model, sampler, timer, settings.stop_at, chunks["eval_chunk"], device
+        signal, model, sampler, timer, settings.stop_at, chunks["eval_chunk"], device, callback
     )
     return _Run(
         signal, settings, sampler, model, net, optimizer, timer, comm, device, chunks, coords,
