@@ -19,8 +19,6 @@ import torch
 from torch import nn
 from torch.func import functional_call, jvp, vjp
 
-from .models.compiled import CompiledSiren
-
 
 def _chunks(n: int, chunk_size: int | None) -> list[slice]:
     if chunk_size is None or chunk_size >= n:
@@ -58,6 +56,9 @@ def kernel_residual_product(
     n = coords.shape[0]
     r = residual.detach().reshape(n, -1)
     slices = _chunks(n, chunk_size)
+    # imported here, not at the top: `import nint` should not load the compile machinery
+    from .models.compiled import CompiledSiren
+
     if isinstance(model, CompiledSiren):
         chunk_vjp, chunk_jvp = model.vjp, model.jvp
     else:

@@ -26,7 +26,7 @@ from . import timing
 from .cadence import Budget, EvalCadence
 from .distributed import SingleProcess, communicator
 from .errors import NintError
-from .models import CompiledSiren, Siren
+from .models import Siren
 from .residuals import StaleResiduals
 from .result import PARTS, FitResult, summarise
 from .samplers import SAMPLERS, Sampler, SelectionContext, make_sampler
@@ -348,6 +348,8 @@ def _prepare(
     timer = PartTimer(device)
     net, compile_seconds = model, None
     if settings.compile:
+        from .models.compiled import CompiledSiren  # here: only compile=True needs it
+
         net = CompiledSiren(model)
         compile_seconds = net.warm_up(
             coords, targets, train_chunk=chunks["train_chunk"],
