@@ -100,7 +100,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from .train import fit
 
 
-def __getattr__(name: str) -> Any:
+def _import_public_name(name: str) -> Any:
     """Import a public name's submodule on first use and cache the name here."""
     module = _EXPORTS.get(name)
     if module is None:
@@ -112,3 +112,9 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
+
+
+if not TYPE_CHECKING:
+    # hidden from type checkers, which would otherwise accept any attribute of nint (a module
+    # __getattr__ answers every name); they see the names through the imports above
+    __getattr__ = _import_public_name

@@ -93,13 +93,13 @@ def _functional_passes(model: nn.Module):
     # enable_grad keeps this correct whatever mode the caller is in.
     def chunk_vjp(x: torch.Tensor, r: torch.Tensor) -> list[torch.Tensor]:
         with torch.enable_grad():
-            _, pullback = vjp(forward(x), params)
+            pullback = vjp(forward(x), params)[1]  # (output, pullback)
             (g,) = pullback(r)
         return [g[k] for k in names]
 
     def chunk_jvp(x: torch.Tensor, v: list[torch.Tensor]) -> torch.Tensor:
         with torch.enable_grad():
-            _, w = jvp(forward(x), (params,), (dict(zip(names, v, strict=True)),))
+            w = jvp(forward(x), (params,), (dict(zip(names, v, strict=True)),))[1]  # (out, J v)
         return w.detach()
 
     return chunk_vjp, chunk_jvp
