@@ -99,9 +99,10 @@ def check_seed(seed: object, name: str = "seed") -> int:
     """``seed`` as an int; NintError unless it is an integer in [0, 2^63)."""
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise NintError(f"{name} must be an integer in [0, 2^63 - 1], got {seed!r}")
-    if not 0 <= seed < SEED_LIMIT:
+    value = int(seed)
+    if not 0 <= value < SEED_LIMIT:
         raise NintError(f"{name} must be an integer in [0, 2^63 - 1], got {seed}")
-    return int(seed)
+    return value
 
 
 def check_device(device: str) -> str:

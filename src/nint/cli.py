@@ -5,6 +5,9 @@ before any run folder is created. A run folder that cannot be written after trai
 such line too, naming the rescue folder that holds the run instead, with exit status 1
 (``nint.report.run_folder.save_or_rescue``). SIGTERM is handled like Ctrl-C (SIGINT): whatever is
 being written is removed, one line says so, and the exit status is 143 (130 for Ctrl-C).
+
+Strategies and signals are imported inside the functions that need them, since they import torch:
+``nint --version`` answers without them (tests/test_import_cost.py).
 """
 
 from __future__ import annotations
@@ -18,11 +21,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
+from . import __version__
 from .checks import FLOAT32_POSITIVE, NON_NEGATIVE, POSITIVE, Range, check_device, check_seed
 from .errors import NintError
 from .options import Option
-from .samplers import SAMPLERS, Sampler, check_strategy, declared_options, sampler_options
-from .signals import MODALITIES, load_signal
 
 
 class _Parser(argparse.ArgumentParser):
@@ -177,6 +179,8 @@ def _add_option(group: Any, option: Option, help: str) -> None:
 def _add_sampler_options(p: argparse.ArgumentParser) -> None:
     """One flag per declared strategy option (``Sampler.options``), grouped by the strategy
     that declares it first; an option several strategies take lists them in its help."""
+    from .samplers import SAMPLERS, Sampler, declared_options  # here: imports torch
+
     takers: dict[str, list[str]] = {}
     for name, cls in SAMPLERS.items():
         for option in declared_options(cls):
@@ -204,6 +208,8 @@ def _add_sampler_options(p: argparse.ArgumentParser) -> None:
 
 def sampler_kwargs(args: argparse.Namespace, strategy: str) -> dict[str, Any]:
     """The sampler options given on the command line; one that ``strategy`` lacks is an error."""
+    from .samplers import SAMPLERS, declared_options, sampler_options  # here: imports torch
+
     accepted = sampler_options(strategy)
     given = {}
     for cls in SAMPLERS.values():
@@ -245,7 +251,9 @@ def _fit_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_fit(args: argparse.Namespace) -> int:
     from .report.run_folder import check_out, save_or_rescue
+    from .samplers import check_strategy
     from .settings import check_budget
+    from .signals import MODALITIES, load_signal
     from .train import fit
 
     check_strategy(args.strategy)
@@ -331,6 +339,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_strategies(args: argparse.Namespace) -> int:
+    from .samplers import SAMPLERS, Sampler, declared_options  # here: imports torch
+
     for name, cls in SAMPLERS.items():
         doc = (cls.__doc__ or "").strip().splitlines()[0]
         needs = ", ".join(cls.uses) or "nothing but the batch"
@@ -345,7 +355,9 @@ def cmd_strategies(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .experiments import EXPERIMENTS
+    from .samplers import SAMPLERS  # here: imports torch
+    from .signals import MODALITIES
 
     parser = _Parser(prog="nint", description="NTK-guided sampling for fast INR training.")
     parser.add_argument("--version", action="version", version=f"nint {__version__}")
@@ -387,8 +399,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_demo)
-
-    from .experiments import EXPERIMENTS
 
     p = sub.add_parser(
         "bench",
@@ -449,6 +459,11 @@ def _sigterm_like_ctrl_c() -> Iterator[None]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if (sys.argv[1:] if argv is None else argv)[:1] == ["--version"]:
+        # answered before the parser is built: the parser lists every strategy and signal type,
+        # which imports torch (seconds), and the version needs none of that
+        print(f"nint {__version__}")
+        return 0
     args = build_parser().parse_args(argv)
     try:
         with _sigterm_like_ctrl_c():

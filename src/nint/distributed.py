@@ -193,6 +193,8 @@ class Sharded(SingleProcess):
             seconds), so the clock is rank 0's, broadcast (and charged to "comm") when read.
     """
 
+    shard: Shard  # never None here
+
     def __init__(self, shard: Shard, clock_decides: bool) -> None:
         self.shard = shard
         self.is_main = shard.is_main

@@ -19,8 +19,6 @@ import torch
 from torch import nn
 from torch.func import functional_call, jvp, vjp
 
-from .models.compiled import CompiledSiren
-
 
 def _chunks(n: int, chunk_size: int | None) -> list[slice]:
     if chunk_size is None or chunk_size >= n:
@@ -58,6 +56,9 @@ def kernel_residual_product(
     n = coords.shape[0]
     r = residual.detach().reshape(n, -1)
     slices = _chunks(n, chunk_size)
+    # imported here, not at the top: `import nint` should not load the compile machinery
+    from .models.compiled import CompiledSiren
+
     if isinstance(model, CompiledSiren):
         chunk_vjp, chunk_jvp = model.vjp, model.jvp
     else:
@@ -92,13 +93,13 @@ def _functional_passes(model: nn.Module):
     # enable_grad keeps this correct whatever mode the caller is in.
     def chunk_vjp(x: torch.Tensor, r: torch.Tensor) -> list[torch.Tensor]:
         with torch.enable_grad():
-            _, pullback = vjp(forward(x), params)
+            pullback = vjp(forward(x), params)[1]  # (output, pullback)
             (g,) = pullback(r)
         return [g[k] for k in names]
 
     def chunk_jvp(x: torch.Tensor, v: list[torch.Tensor]) -> torch.Tensor:
         with torch.enable_grad():
-            _, w = jvp(forward(x), (params,), (dict(zip(names, v, strict=True)),))
+            w = jvp(forward(x), (params,), (dict(zip(names, v, strict=True)),))[1]  # (out, J v)
         return w.detach()
 
     return chunk_vjp, chunk_jvp

@@ -36,7 +36,7 @@ class FitResult:
     model: nn.Module
     sampler: Sampler
     config: dict[str, Any]
-    history: list[dict[str, float]]
+    history: list[dict[str, float | None]]
     summary: dict[str, Any]
     prediction: torch.Tensor = field(repr=False)
 
@@ -51,17 +51,21 @@ class FitResult:
 
 
 def first_crossing(
-    history: list[dict[str, float]], metric: Metric, value: float
+    history: list[dict[str, float | None]], metric: Metric, value: float
 ) -> dict[str, float] | None:
     """The first evaluation (iteration and training seconds) at which ``metric`` reached
     ``value``; None if none did."""
     for row in history:
         if metric.reached(row.get(metric.name), value):
-            return {"iteration": int(row["iteration"]), "seconds": row["train_seconds"]}
+            iteration, seconds = row["iteration"], row["train_seconds"]
+            assert iteration is not None and seconds is not None  # every row has both
+            return {"iteration": int(iteration), "seconds": seconds}
     return None
 
 
-def summarise(signal: Signal, history: list[dict[str, float]], timer: PartTimer, iterations: int):
+def summarise(
+    signal: Signal, history: list[dict[str, float | None]], timer: PartTimer, iterations: int
+):
     """The modality-independent summary of a finished fit, from its history and clock."""
     final = history[-1]
     reach = {

@@ -32,7 +32,7 @@ class PartTimer:
     def __init__(self, device: torch.device | str = "cpu") -> None:
         self.device = torch.device(device)
         self.totals: dict[str, float] = defaultdict(float)
-        self._stack: list[list] = []  # [name, start, seconds spent in children]
+        self._stack: list[list[float]] = []  # per open part: [start, seconds spent in children]
 
     def now(self) -> float:
         if self.device.type == "cuda":
@@ -41,16 +41,16 @@ class PartTimer:
 
     @contextmanager
     def measure(self, name: str) -> Iterator[None]:
-        frame = [name, self.now(), 0.0]
+        frame = [self.now(), 0.0]
         self._stack.append(frame)
         try:
             yield
         finally:
-            elapsed = self.now() - frame[1]
+            elapsed = self.now() - frame[0]
             self._stack.pop()
-            self.totals[name] += elapsed - frame[2]
+            self.totals[name] += elapsed - frame[1]
             if self._stack:
-                self._stack[-1][2] += elapsed
+                self._stack[-1][1] += elapsed
 
     def total(self) -> float:
         return float(sum(self.totals.values()))

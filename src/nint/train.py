@@ -42,7 +42,7 @@ from .fit_checks import (
     optimizer_config,
     probe_model,
 )
-from .models import CompiledSiren, Siren
+from .models import Siren
 from .residuals import StaleResiduals
 from .result import PARTS, FitResult, summarise
 from .samplers import SAMPLERS, Sampler, SelectionContext, make_sampler
@@ -102,6 +102,7 @@ def train_step(
     step = chunk or max(k, 1)
     denominator = (total_count or k) * channels
     x, y = coords[idx], targets[idx]
+    errors: torch.Tensor | None
     if coord_grad:
         x.requires_grad_(True)
     if weigh is not None:
@@ -141,7 +142,7 @@ class Recorder:
         self.stop_at = stop_at or {}
         self.chunk, self.device = chunk, device
         self.callback = callback
-        self.history: list[dict[str, float]] = []
+        self.history: list[dict[str, float | None]] = []
         self.prediction = torch.empty(0)
         self.wall_start = timing.clock()
 
@@ -149,7 +150,11 @@ class Recorder:
         """Evaluate after iteration ``step``; True when every ``stop_at`` threshold is met or
         the callback returned True."""
         self.prediction = self.signal.predict_for_eval(self.model, self.chunk, self.device)
-        row = {"iteration": step, "train_seconds": self.timer.total(), "loss": loss}
+        row: dict[str, float | None] = {
+            "iteration": step,
+            "train_seconds": self.timer.total(),
+            "loss": loss,
+        }
         row.update(self.signal.evaluate(self.prediction))
         last = self.sampler.last_indices
         row["batch_size"] = 0 if last is None else int(last.numel())
@@ -308,9 +313,11 @@ def _loop(run: _Run) -> tuple[int, torch.Tensor]:
             with timer.measure("optimizer"):
                 run.optimizer.step()
             if run.stale is not None:
+                assert out.errors is not None  # keep_errors is set when residuals are patched
                 with timer.measure("select"):
                     run.stale.patch(rows, out.errors)
             if sampler.wants_feedback:
+                assert out.errors is not None  # keep_errors is set for a sampler's feedback
                 with timer.measure("select"):
                     sampler.observe(StepFeedback(idx, out.errors, out.coord_grad))
         step += 1
@@ -391,7 +398,9 @@ def _prepare(
         torch.manual_seed(settings.seed)
         model = Siren(
             signal.in_features, signal.out_features, settings.width, settings.depth,
-            settings.omega_0, settings.first_omega_0,
+            settings.omega_0,
+            signal.default_first_omega_0 if settings.first_omega_0 is None
+            else settings.first_omega_0,
         )  # fmt: skip
     model = model.to(device)
     if own_model:
@@ -416,6 +425,8 @@ def _prepare(
     timer = PartTimer(device)
     net, compile_seconds = model, None
     if settings.compile:
+        from .models.compiled import CompiledSiren  # here: only compile=True needs it
+
         net = CompiledSiren(model)
         compile_seconds = net.warm_up(
             coords, targets, train_chunk=chunks["train_chunk"],
@@ -498,6 +509,9 @@ def _summary(run: _Run, step: int) -> dict[str, Any]:
         )
     summary["compile_seconds"] = run.compile_seconds
     if settings.compile:
+        from .models.compiled import CompiledSiren  # imported by now: this fit compiled
+
+        assert isinstance(run.net, CompiledSiren)
         summary["compile_eager_calls"] = dict(run.net.eager_calls)
     summary["notes"].extend(run.sampler.notes() + run.notes)
     if settings.eval_at:

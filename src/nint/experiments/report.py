@@ -93,15 +93,22 @@ class Cell:
     def complete(self) -> bool:
         return bool(self.values) and all(v is not None for v in self.values)
 
+    def _known(self) -> list[float] | None:
+        """The values when every one is known (``complete``), else None."""
+        known = [v for v in self.values if v is not None]
+        return known if self.complete else None
+
     @property
     def mean(self) -> float | None:
-        return statistics.fmean(self.values) if self.complete else None
+        known = self._known()
+        return None if known is None else statistics.fmean(known)
 
     @property
     def std(self) -> float | None:
-        if not self.complete or len(self.values) < 2:
+        known = self._known()
+        if known is None or len(known) < 2:
             return None
-        return statistics.stdev(self.values)
+        return statistics.stdev(known)
 
 
 def collect(experiment: Experiment, preset: Preset, specs: Sequence[RunSpec]) -> dict:
@@ -145,8 +152,12 @@ def markdown(experiment: Experiment, preset: Preset, cells: dict) -> str:
         for i, column in enumerate(cols):
             cell = cells[v.key][i]
             text = _text(cell, column)
-            is_best = cell.mean is not None and best[i] is not None
-            if is_best and round(cell.mean, column.digits) == round(best[i], column.digits):
+            mean, best_mean = cell.mean, best[i]
+            if (
+                mean is not None
+                and best_mean is not None
+                and round(mean, column.digits) == round(best_mean, column.digits)
+            ):
                 text = f"**{text}**"
             row.append(text)
         rows.append(row)

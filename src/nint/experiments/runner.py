@@ -135,8 +135,8 @@ def budget(experiment: Experiment, preset: Preset) -> dict[str, Any]:
         return {"iterations": int(last), "eval_every": cadence}
     # seconds: evaluate at every common divisor of the checkpoints, so that each checkpoint is
     # the first evaluation past it (at most one iteration late)
-    cadence = math.gcd(*(int(round(c * 1000)) for c in preset.checkpoints)) / 1000
-    return {"seconds": float(last), "eval_every_seconds": cadence}
+    seconds = math.gcd(*(int(round(c * 1000)) for c in preset.checkpoints)) / 1000
+    return {"seconds": float(last), "eval_every_seconds": seconds}
 
 
 def load_run_signal(experiment: Experiment, preset: Preset, path: str):

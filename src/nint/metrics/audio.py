@@ -14,7 +14,6 @@ import warnings
 from fractions import Fraction
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from .missing import Missing
 
@@ -62,6 +61,8 @@ def to_metric_rate(signal: np.ndarray, rate: int) -> np.ndarray:
     if rate == METRIC_RATE:
         return np.asarray(signal, dtype=np.float64)
     ratio = Fraction(METRIC_RATE, rate).limit_denominator(1000)
+    from scipy.signal import resample_poly  # here: scipy.signal is slow to import (~1 s)
+
     return resample_poly(np.asarray(signal, dtype=np.float64), ratio.numerator, ratio.denominator)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from skimage.metrics import structural_similarity
 
 
 def psnr(pred: np.ndarray, target: np.ndarray) -> float:
@@ -24,6 +23,8 @@ def psnr(pred: np.ndarray, target: np.ndarray) -> float:
 
 def ssim(pred: np.ndarray, target: np.ndarray) -> float:
     """SSIM of (H, W, C) images in [0, 1] (7 x 7 uniform window, as scikit-image defaults)."""
+    from skimage.metrics import structural_similarity  # here: scikit-image is slow to import
+
     return float(
         structural_similarity(
             np.clip(pred, 0.0, 1.0).astype(np.float64),

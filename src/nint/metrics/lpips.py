@@ -23,6 +23,7 @@ import os
 import pickle
 import warnings
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -61,16 +62,20 @@ def search_folders() -> list[Path]:
 
 def find_weights() -> tuple[Path, Path] | Missing:
     """(AlexNet file, heads file), or Missing with how to provide them."""
-    found = {}
-    for name in (ALEXNET_FILE, HEADS_FILE):
-        found[name] = next((f / name for f in search_folders() if (f / name).is_file()), None)
-    if found[ALEXNET_FILE] is None or found[HEADS_FILE] is None:
+    alexnet, heads = (
+        next((f / name for f in search_folders() if (f / name).is_file()), None)
+        for name in (ALEXNET_FILE, HEADS_FILE)
+    )
+    if alexnet is None or heads is None:
         return Missing(HOW_TO)
-    return found[ALEXNET_FILE], found[HEADS_FILE]
+    return alexnet, heads
 
 
 class AlexLPIPS(nn.Module):
     """LPIPS distance between (N, 3, H, W) images in [-1, 1]; returns (N,)."""
+
+    shift: torch.Tensor  # buffers, registered in __init__
+    scale: torch.Tensor
 
     def __init__(self) -> None:
         super().__init__()
@@ -107,7 +112,8 @@ class AlexLPIPS(nn.Module):
         backbone, lins = _read_state(alexnet), _read_state(heads)
         state = {}
         for n, (index, *_) in enumerate(_CONVS):
-            conv, head = self.convs[n], self.heads[n]
+            conv, head = cast(nn.Conv2d, self.convs[n]), cast(nn.Conv2d, self.heads[n])
+            assert conv.bias is not None  # AlexNet's convolutions have biases (__init__)
             state[f"convs.{n}.weight"] = _entry(
                 backbone, f"features.{index}.weight", conv.weight, alexnet
             )

@@ -8,7 +8,6 @@ normalised frame of ``nint.signals.sdf`` (the shape inside [-0.45, 0.45]^3, long
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from .missing import Missing
 
@@ -45,6 +44,8 @@ def chamfer_distance(a: np.ndarray, b: np.ndarray, workers: int = -1) -> float:
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if len(a) == 0 or len(b) == 0:
         raise ValueError("Chamfer distance needs two non-empty point sets")
+    from scipy.spatial import cKDTree  # here: only meshes need it, and scipy is slow to import
+
     d_ab = cKDTree(b).query(a, workers=workers)[0]
     d_ba = cKDTree(a).query(b, workers=workers)[0]
     return 0.5 * (float(np.mean(d_ab**2)) + float(np.mean(d_ba**2)))

@@ -63,7 +63,7 @@ def siren_vjp(
     params: Sequence[torch.Tensor], omegas: Sequence[float], x: torch.Tensor, r: torch.Tensor
 ) -> list[torch.Tensor]:
     """J^T r for one chunk: x (n, D), r (n, C); returns tensors shaped like ``params``."""
-    _, pullback = vjp(lambda p: siren_apply(p, omegas, x), list(params))
+    pullback = vjp(lambda p: siren_apply(p, omegas, x), list(params))[1]  # (output, pullback)
     (grads,) = pullback(r)
     return grads
 
@@ -75,8 +75,7 @@ def siren_jvp(
     v: Sequence[torch.Tensor],
 ) -> torch.Tensor:
     """J v for one chunk: x (n, D), v shaped like ``params``; returns (n, C)."""
-    _, w = jvp(lambda p: siren_apply(p, omegas, x), (list(params),), (list(v),))
-    return w
+    return jvp(lambda p: siren_apply(p, omegas, x), (list(params),), (list(v),))[1]  # (out, J v)
 
 
 @functools.cache
@@ -99,14 +98,14 @@ class CompiledSiren(nn.Module):
     ``CompiledSiren(siren)(x)`` trains ``siren``. Shapes: (N, D) -> (N, C).
     """
 
-    def __init__(self, siren: Siren) -> None:
+    def __init__(self, siren: nn.Module) -> None:
         super().__init__()
-        if not isinstance(siren, Siren):
+        if not isinstance(siren, Siren):  # fit(model=..., compile=True) hands any module
             raise NintError(f"compile=True compiles a Siren, got {type(siren).__name__}")
         if not all(p.requires_grad for p in siren.parameters()):
             raise NintError("compile=True needs every SIREN parameter trainable")
         self.siren = siren
-        self.omegas = tuple(float(layer.omega_0) for layer in siren.net[:-1])
+        self.omegas = tuple(float(layer.omega_0) for layer in siren.sine_layers)
         self._warm: set[tuple] = set()
         #: calls that ran eagerly because their shape was not warmed up, by pass
         self.eager_calls: Counter[str] = Counter()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 from torch import nn
@@ -84,6 +85,15 @@ class Siren(nn.Module):
             "first_omega_0": first_omega_0,
         }
 
+    @property
+    def sine_layers(self) -> list[SineLayer]:
+        """The sine layers, first to last (``net`` holds them, then the output layer)."""
+        return cast(list[SineLayer], list(self.net)[:-1])
+
+    @property
+    def output_layer(self) -> nn.Linear:
+        return cast(nn.Linear, self.net[-1])
+
     def forward(self, coords: torch.Tensor) -> torch.Tensor:
         return self.net(coords)
 
@@ -106,7 +116,7 @@ class Siren(nn.Module):
             return self.forward(coords)
         n = coords.shape[0]
         step = chunk or n
-        *hidden, last = self.net
+        hidden, last = self.sine_layers, self.output_layer
         weight = last.weight
         out = torch.empty(n, last.out_features, dtype=weight.dtype, device=coords.device)
         rows = min(step, n)

@@ -55,10 +55,10 @@ def image_artifacts(
     save_png(signal.reconstruction(prediction), files[0])
     if parts:
         grey = signal.image.mean(axis=2, keepdims=True)
-        canvas = np.repeat(0.15 + 0.35 * grey, 3, axis=2).reshape(-1, 3)
+        pixels = np.repeat(0.15 + 0.35 * grey, 3, axis=2).reshape(-1, 3)
         for part, indices in parts.items():
-            canvas[indices.cpu().numpy()] = PART_COLOURS.get(part, (1.0, 1.0, 1.0))
-        canvas = canvas.reshape(signal.height, signal.width, 3)
+            pixels[indices.cpu().numpy()] = PART_COLOURS.get(part, (1.0, 1.0, 1.0))
+        canvas = pixels.reshape(signal.height, signal.width, 3)
         factor = max(1, 256 // max(signal.height, signal.width))
         files.append(folder / "selection.png")
         save_png(canvas.repeat(factor, axis=0).repeat(factor, axis=1), files[-1])

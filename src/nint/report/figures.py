@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -11,8 +12,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
+def _gap(value: float | None) -> float:
+    """A missing value (None) as NaN, which matplotlib leaves as a gap in the line."""
+    return math.nan if value is None else value
+
+
 def plot_curves(
-    curves: Mapping[str, Sequence[Mapping[str, float]]],
+    curves: Mapping[str, Sequence[Mapping[str, float | None]]],
     path: Path,
     metric: str = "psnr",
     x: str = "train_seconds",
@@ -22,7 +28,8 @@ def plot_curves(
     """One line per run: ``metric`` of each history row against ``x``; saved as PNG."""
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
     for label, rows in curves.items():
-        ax.plot([r[x] for r in rows], [r[metric] for r in rows], label=label, linewidth=1.6)
+        xs, ys = [_gap(r[x]) for r in rows], [_gap(r[metric]) for r in rows]
+        ax.plot(xs, ys, label=label, linewidth=1.6)
     for value in thresholds:
         ax.axhline(value, color="0.6", linestyle=":", linewidth=1)
     ax.set_xlabel({"train_seconds": "training seconds", "iteration": "iterations"}.get(x, x))
@@ -38,7 +45,7 @@ def plot_curves(
 
 
 def plot_comparison(
-    curves: Mapping[str, Sequence[Mapping[str, float]]],
+    curves: Mapping[str, Sequence[Mapping[str, float | None]]],
     folder: Path,
     metric: str = "psnr",
     title: str | None = None,

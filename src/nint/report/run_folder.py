@@ -70,7 +70,7 @@ def write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(_json_safe(data), indent=2, allow_nan=False) + "\n")
 
 
-def write_history(path: Path, history: list[dict[str, float]]) -> None:
+def write_history(path: Path, history: list[dict[str, float | None]]) -> None:
     columns: list[str] = []
     for row in history:
         columns += [k for k in row if k not in columns]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -56,9 +57,11 @@ def make_sampler(
         raise NintError(
             f"strategy {name!r} does not take {', '.join(unknown)}; it takes {', '.join(accepted)}"
         )
+    # a strategy's own constructor: its options (and raster=) were checked against it above
+    construct: Callable[..., Sampler] = cls
     if cls.takes_raster():
-        return cls(n_points, raster=raster, **options)
-    return cls(n_points, **options)
+        return construct(n_points, raster=raster, **options)
+    return construct(n_points, **options)
 
 
 def sampler_options(name: str) -> list[str]:

@@ -214,8 +214,9 @@ class Sampler:
     needs_image: ClassVar[bool] = False
     #: True: the trainer calls ``loss_weights`` with the step's own errors
     reweights: ClassVar[bool] = False
-    #: True: the trainer calls ``observe`` after each training step
-    wants_feedback: ClassVar[bool] = False
+    #: True: the trainer calls ``observe`` after each training step (not a ClassVar: an
+    #: instance may turn it on, as INT's and NINT's fast selection does)
+    wants_feedback: bool = False
     #: True: that feedback includes the loss gradient with respect to the chosen coordinates
     wants_coord_grad: ClassVar[bool] = False
     #: False: a selection may hold fewer than k indices (duplicates merged, see Soft Mining)
@@ -224,8 +225,8 @@ class Sampler:
     #: signal with fresh points every iteration the trainer keeps one draw for the whole fit
     needs_fixed_points: ClassVar[bool] = False
     #: True: the strategy selects through ``ctx.top_k`` and global masks only, so a sharded fit
-    #: (torchrun) selects exactly what one process would
-    shardable: ClassVar[bool] = False
+    #: (torchrun) selects exactly what one process would; an instance may turn it off
+    shardable: bool = False
     _state_attrs: ClassVar[tuple[str, ...]] = ("_last", "_last_step", "parts")
 
     def __init__(

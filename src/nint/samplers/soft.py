@@ -160,15 +160,17 @@ class SoftMiningSampler(Sampler):
 
     def _move(self) -> None:
         """One Langevin step, then the re-draws (outside or lowest loss: edges; tail: uniform)."""
+        drift, member_loss = self._drift, self._member_loss
+        assert drift is not None and member_loss is not None  # set together by observe()
         population = self.positions.shape[0]
         noise = torch.randn(population, 2, generator=self.generator, dtype=torch.float64)
         fresh = torch.rand(population, 2, generator=self.generator, dtype=torch.float64)
-        self.positions += self.langevin_step * self._drift + self.langevin_noise * noise
+        self.positions += self.langevin_step * drift + self.langevin_noise * noise
         n_redraw = int(self.redraw_share * population)
         lowest = torch.zeros(population, dtype=torch.bool)
         if n_redraw > 0:
-            threshold = torch.topk(self._member_loss, n_redraw, largest=False).values[-1]
-            lowest = self._member_loss <= threshold
+            threshold = torch.topk(member_loss, n_redraw, largest=False).values[-1]
+            lowest = member_loss <= threshold
         outside = ((self.positions < 0) | (self.positions > 1)).any(dim=1)
         n_uniform = int(self.uniform_share * population)
         if n_uniform > 0:
@@ -218,6 +220,7 @@ class SoftMiningSampler(Sampler):
 
     def observe(self, feedback: StepFeedback) -> None:
         """Store each member's drift grad log L / k (pixel units) and corrected loss."""
+        assert feedback.coord_grad is not None  # the trainer hands it: wants_coord_grad
         grad = feedback.coord_grad.detach().cpu().double()  # (distinct, 2) in (x, y) in [-1, 1]
         loss = feedback.errors.pow(2).mean(dim=1).cpu().double()  # (distinct,) L, uncorrected
         # coordinates are (x, y) = (-1 + 2 c / (W - 1), -1 + 2 r / (H - 1)): chain rule to pixels

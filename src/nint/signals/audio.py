@@ -36,12 +36,14 @@ CANCELLED = 1e-3
 
 def check_rate(rate: object) -> int:
     """``rate`` as an int; NintError unless it is a whole number of samples per second > 0."""
-    whole = isinstance(rate, numbers.Integral) or (
-        isinstance(rate, numbers.Real) and math.isfinite(rate) and float(rate).is_integer()
-    )
-    if isinstance(rate, bool) or not whole or not rate > 0:  # type: ignore[operator]
+    hz = None
+    if isinstance(rate, numbers.Integral) and not isinstance(rate, bool):
+        hz = int(rate)
+    elif isinstance(rate, numbers.Real) and math.isfinite(rate) and float(rate).is_integer():
+        hz = int(float(rate))
+    if hz is None or hz <= 0:
         raise NintError(f"the sample rate must be a whole number of Hz > 0, got {rate!r}")
-    return int(rate)  # type: ignore[arg-type]
+    return hz
 
 
 def mono_samples(samples: np.ndarray, name: str) -> np.ndarray:

@@ -14,7 +14,6 @@ import numpy as np
 import png  # pypng: Pillow decodes 16-bit colour PNGs to 8 bits, pypng keeps all 16
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
-from skimage.transform import resize
 
 from ..checks import check_memory
 from ..errors import NintError
@@ -245,6 +244,8 @@ def resize_to(array: np.ndarray, size: tuple[int, int] | int) -> np.ndarray:
     if (height, width) == (h, w):
         return array
     check_image_memory(width, height, array.shape[2], resize=True)
+    from skimage.transform import resize  # here: scikit-image is slow to import
+
     out = resize(array, (height, width), order=3, anti_aliasing=True, preserve_range=True)
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 

@@ -10,6 +10,7 @@ winding number fills smoothly, where pseudo-normal or ray-parity signs flip whol
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -51,7 +52,10 @@ def read_mesh(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         if has_points:
             raise NintError(f"{path} has vertices but no faces: a triangle mesh is needed")
         raise NintError(f"cannot read {path} as a mesh (no geometry found)")
-    mesh = meshes[0] if len(meshes) == 1 else trimesh.util.concatenate(meshes)
+    # concatenating Trimesh objects gives a Trimesh (trimesh annotates only a Geometry)
+    mesh = (
+        meshes[0] if len(meshes) == 1 else cast(trimesh.Trimesh, trimesh.util.concatenate(meshes))
+    )
     vertices = np.asarray(mesh.vertices, dtype=np.float64)
     faces = np.asarray(mesh.faces, dtype=np.int64)
     check_mesh(vertices, faces, str(path))
