@@ -7,8 +7,8 @@ import torch
 from conftest import synthetic_image
 from torch import nn
 
-from nint import ImageSignal, NintError, fit
-from nint.checkpoint import WEIGHTS, load_run
+from nint import ImageSignal, NintError, fit, load_run
+from nint.checkpoint import WEIGHTS
 
 TINY = {"width": 16, "depth": 2, "iterations": 3}
 

@@ -37,6 +37,7 @@ _EXPORTS: dict[str, str] = {
     "fit": "train",
     "kernel_residual_product": "ntk",
     "list_utterances": "signals",
+    "load_run": "checkpoint",
     "load_audio": "signals",
     "load_image": "signals",
     "load_mesh": "signals",
@@ -70,6 +71,7 @@ __all__ = [
     "load_audio",
     "load_image",
     "load_mesh",
+    "load_run",
     "load_signal",
     "load_utterances",
     "make_sampler",
@@ -78,6 +80,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports these
+    from .checkpoint import load_run
     from .errors import NintError
     from .models import Siren
     from .ntk import error_scores, kernel_residual_product, ntk_scores
