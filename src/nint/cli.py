@@ -50,6 +50,17 @@ def _number(allowed: Range) -> Callable[[str], float]:
     return number
 
 
+def _positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text}")
+    return value
+
+
 def _checked(check: Callable[[str], Any]) -> Callable[[str], Any]:
     """An argparse type from a check that raises NintError (its message becomes argparse's)."""
 
@@ -354,6 +365,14 @@ def cmd_strategies(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_render(args: argparse.Namespace) -> int:
+    from .render import render_run  # here: imports torch
+
+    out = render_run(args.run, args.out, size=args.size, rate=args.rate, resolution=args.resolution)
+    print(out)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .experiments import EXPERIMENTS
     from .samplers import SAMPLERS  # here: imports torch
@@ -433,6 +452,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("strategies", help="list the registered strategies and their options")
     p.set_defaults(func=cmd_strategies)
+
+    p = sub.add_parser(
+        "render", help="render a run folder's fitted model anew, at another resolution"
+    )
+    p.add_argument("run", help="a run folder (written by nint fit; it holds weights.safetensors)")
+    p.add_argument("--out", required=True, help="the new file: .png, .wav or .ply/.obj/.stl")
+    p.add_argument("--size", help="images: WxH, or N for the longer side (the fit's size)")
+    p.add_argument("--rate", type=_positive_int, help="audio: sample rate in Hz (the fit's)")
+    p.add_argument(
+        "--resolution",
+        type=_positive_int,
+        help="shapes: N of the N^3 marching-cubes grid (the fit's)",
+    )
+    p.set_defaults(func=cmd_render)
     return parser
 
 
