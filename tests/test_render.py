@@ -49,7 +49,8 @@ def pixels(path):
 def test_an_image_renders_at_its_size_exactly_and_at_twice_it(image_run, tmp_path):
     same = render_run(image_run, tmp_path / "same.png")
     assert np.array_equal(pixels(same), pixels(image_run / "reconstruction.png"))
-    assert main(["render", str(image_run), "--size", "20x24", "--out", str(tmp_path / "x2.png")]) == 0
+    out = tmp_path / "x2.png"
+    assert main(["render", str(image_run), "--size", "20x24", "--out", str(out)]) == 0
     double = pixels(tmp_path / "x2.png")
     assert double.shape == (24, 20, 3)
     # the corner pixels sit at the canvas corners, (-1, -1) ... (1, 1), at every size
