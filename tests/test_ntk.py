@@ -61,3 +61,43 @@ def test_scores_are_row_norms():
     torch.testing.assert_close(ntk_scores(w), torch.tensor([5.0, 2.0]))
     torch.testing.assert_close(error_scores(w, "l1"), torch.tensor([7.0, 2.0]))
     torch.testing.assert_close(error_scores(w, "l2"), torch.tensor([5.0, 2.0]))
+
+
+class GridModel(torch.nn.Module):
+    """A learnable 2-D feature grid read by ``F.grid_sample`` (as dense and hash-grid encodings
+    do), then a linear head: an operation without forward-mode AD in PyTorch."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.grid = torch.nn.Parameter(torch.randn(1, 4, 6, 6))
+        self.head = torch.nn.Linear(4, channels)
+
+    def forward(self, coords: torch.Tensor) -> torch.Tensor:
+        points = coords[None, :, None, :]  # (1, N, 1, 2)
+        features = torch.nn.functional.grid_sample(self.grid, points, align_corners=True)
+        return self.head(features[0, :, :, 0].T)  # (N, 4) -> (N, C)
+
+
+@pytest.mark.parametrize("chunk_size", [None, 9])
+def test_a_model_without_forward_mode_ad_falls_back_to_double_backward(chunk_size):
+    torch.manual_seed(2)
+    model = GridModel(3).double()
+    coords = torch.rand(30, 2, dtype=torch.float64) * 2 - 1
+    residual = torch.randn(30, 3, dtype=torch.float64)
+    params = {k: p.detach() for k, p in model.named_parameters()}
+    with pytest.raises(NotImplementedError):  # what the fallback is for
+        torch.func.jvp(lambda p: functional_call(model, p, (coords,)), (params,), (params,))
+    got = kernel_residual_product(model, coords, residual, chunk_size=chunk_size)
+    expected = explicit_kernel_residual(model, coords, residual)
+    torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-10)
+
+
+def test_nint_fits_a_grid_sample_model():
+    from conftest import synthetic_image
+
+    from nint import ImageSignal, fit
+
+    torch.manual_seed(0)
+    signal = ImageSignal(synthetic_image(10, 10), name="small")
+    result = fit(signal, "nint", model=GridModel(3), iterations=3)
+    assert result.summary["iterations"] == 3 and result.summary["time_parts"]["ntk"] > 0

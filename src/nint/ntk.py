@@ -78,6 +78,11 @@ def _functional_passes(model: nn.Module):
 
     vjp(x (n, D), r (n, C)) -> J^T r as a list shaped like the parameters;
     jvp(x (n, D), v) -> J v, (n, C), detached.
+
+    The JVP is forward-mode AD where the model's operations support it. Where one does not
+    (``F.grid_sample``, the core of dense and hash-grid encodings, has no forward-mode rule in
+    PyTorch), it falls back, from then on for this model, to the same product through double
+    backward (``_double_backward_jvp``): exact as well, about one more backward pass in cost.
     """
     names = [k for k, p in model.named_parameters() if p.requires_grad]
     params = {k: p.detach() for k, p in model.named_parameters() if p.requires_grad}
@@ -97,12 +102,54 @@ def _functional_passes(model: nn.Module):
             (g,) = pullback(r)
         return [g[k] for k in names]
 
+    forward_mode = [True]  # False once the model turned out to lack a forward-mode rule
+
     def chunk_jvp(x: torch.Tensor, v: list[torch.Tensor]) -> torch.Tensor:
-        with torch.enable_grad():
-            w = jvp(forward(x), (params,), (dict(zip(names, v, strict=True)),))[1]  # (out, J v)
-        return w.detach()
+        if forward_mode[0]:
+            try:
+                with torch.enable_grad():
+                    tangents = dict(zip(names, v, strict=True))
+                    w = jvp(forward(x), (params,), (tangents,))[1]  # (out, J v)
+                return w.detach()
+            except NotImplementedError:  # an operation without forward-mode AD
+                forward_mode[0] = False
+        return _double_backward_jvp(forward(x), params, names, v)
 
     return chunk_vjp, chunk_jvp
+
+
+def _double_backward_jvp(
+    f: Callable[[dict[str, torch.Tensor]], torch.Tensor],
+    params: dict[str, torch.Tensor],
+    names: list[str],
+    v: list[torch.Tensor],
+) -> torch.Tensor:
+    """J v by reverse mode twice: g(u) = J^T u is linear in u, so d/du <g(u), v> = J v.
+
+    Args:
+        f: parameters -> (n, C) outputs.
+        params: the parameters J is taken with respect to (detached).
+        names: their order in ``v``.
+        v: tangents shaped like the parameters.
+
+    Returns:
+        (n, C) J v, detached.
+    """
+    with torch.enable_grad():
+        leaves = {k: t.detach().requires_grad_(True) for k, t in params.items()}
+        out = f(leaves)
+        u = torch.zeros_like(out, requires_grad=True)  # any value: g is linear in u
+        grads = torch.autograd.grad(
+            out, [leaves[k] for k in names], grad_outputs=u, create_graph=True, allow_unused=True
+        )
+        inner = sum(
+            ((g * t).sum() for g, t in zip(grads, v, strict=True) if g is not None),
+            out.new_zeros(()),
+        )
+        if not inner.requires_grad:  # no parameter reaches the output: J = 0
+            return torch.zeros_like(out).detach()
+        (w,) = torch.autograd.grad(inner, u)
+    return w.detach()
 
 
 def ntk_scores(w: torch.Tensor) -> torch.Tensor:
