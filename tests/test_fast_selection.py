@@ -159,10 +159,41 @@ def test_bfloat16_passes_are_close_to_float32_and_charged():
     assert torch.equal(again.model.rest[-1].weight, model.net[-1].weight.to(torch.bfloat16))
 
 
-def test_reduced_copy_of_a_module_without_layers_casts_it_whole():
-    model = torch.nn.Linear(2, 3)
-    scorer = fs.ReducedCopy(torch.bfloat16).scorer(model, torch.zeros(4, 2))
-    assert scorer.inputs.dtype == torch.bfloat16 and scorer.model.weight.dtype == torch.bfloat16
+class NetThenAffine(torch.nn.Module):
+    """A SIREN-like ``net`` followed by forward code of its own: a model whose layers a
+    reduced-precision copy could only guess (the guess scored it up to 0.9 off)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = Siren(2, 3, width=16, depth=2).net
+        self.scale = torch.nn.Parameter(torch.tensor(3.0))
+
+    def forward(self, coords: torch.Tensor) -> torch.Tensor:
+        return self.scale * self.net(coords) + 0.5
+
+
+def test_a_model_that_offers_no_reduced_copy_is_scored_in_float32_by_its_own_forward():
+    torch.manual_seed(0)
+    coords = grid_coords(8, 8)
+    targets = torch.rand(64, 3)
+    model = NetThenAffine()
+    assert not fs.offers_reduced_copy(model) and fs.offers_reduced_copy(Siren(2, 3))
+    ctx = SelectionContext(model, coords, targets, 0.0)
+    fast = fs.FastSelection(3.0, 20, "bfloat16")
+    assert fast.scorer(ctx) is None and fast.dtype == torch.float32  # what ran, for the note
+    exact = ctx.residual()
+    assert torch.equal(fast.full_residual(ctx, "l2"), exact)
+    with torch.no_grad():
+        assert torch.equal(exact, model(coords) - targets)
+
+
+def test_fast_nint_fits_a_model_with_its_own_forward_code(signal):
+    torch.manual_seed(0)
+    result = fit(
+        signal, "nint", model=NetThenAffine(), iterations=3, selection="fast",
+        precision="bfloat16", **{k: v for k, v in SMALL.items() if k not in ("width", "depth")},
+    )  # fmt: skip
+    assert result.summary["iterations"] == 3
 
 
 def test_fast_is_deterministic_for_a_seed(signal):

@@ -21,11 +21,11 @@ how the error part and the NTK scores are computed:
 3. **Reduced precision.** The full passes, the candidate passes and the NTK product run in
    bfloat16 where the hardware computes it natively (``precision="auto"``: CUDA devices with
    bfloat16 support, CPUs with the avx512_bf16 or amx_bf16 instructions), else in float32.
-   The copy is made once per fit and its weights are refreshed from the float32 ones at each
-   selection (``ReducedCopy``). A SIREN's first layer stays in float32: bfloat16's 8-bit
-   mantissa would merge neighbouring coordinates (audio samples 0.006 apart in [-100, 100],
-   pixels of a 512-pixel image 0.004 apart in [-1, 1]). Errors and scores are returned as
-   float32; the model trains in float32 as always.
+   The copy is the model's own (``reduced_precision_copy``; a SIREN keeps its first layer in
+   float32: bfloat16's 8-bit mantissa would merge neighbouring coordinates), made once per fit
+   and refreshed from the float32 weights at each selection (``ReducedCopy``). A model that
+   offers no copy is scored in float32. Errors and scores are returned as float32; the model
+   trains in float32 as always.
 4. **Fewer NTK scorings (NINT).** The NTK cut-off defaults to 0.02 instead of 1e-3, so NINT
    stops scoring once the NTK part would hold less than 2 % of the batch: with the paper's
    schedule it scores at iterations 0, 10 and 20 instead of 0, 10, ..., 50 (at 128 x 128 the
@@ -44,7 +44,6 @@ saves only what the precision saves.
 
 from __future__ import annotations
 
-import copy
 import math
 from functools import lru_cache
 from pathlib import Path
@@ -114,31 +113,13 @@ def resolve_precision(name: str, device: torch.device) -> torch.dtype:
     raise NintError(f"unknown precision {name!r}; choose from {', '.join(PRECISIONS)}")
 
 
-class _Reduced(nn.Module):
-    """A SIREN copy whose first layer runs in float32 and whose other layers run in ``dtype``.
-
-    Shapes: (N, D) float32 coordinates -> (N, C) in ``dtype``.
-    """
-
-    def __init__(self, net: nn.Sequential, dtype: torch.dtype) -> None:
-        super().__init__()
-        self.first = copy.deepcopy(net[0])
-        self.rest = copy.deepcopy(net[1:]).to(dtype)
-        self.dtype = dtype
-
-    def forward(self, coords: torch.Tensor) -> torch.Tensor:
-        return self.rest(self.first(coords).to(self.dtype))
-
-
-def reduced_copy(model: nn.Module, dtype: torch.dtype) -> tuple[nn.Module, bool]:
-    """A copy of ``model`` for scoring in ``dtype``: a SIREN (a module with an ``nn.Sequential``
-    ``net``) keeps its first layer in float32; any other module is cast whole. Its parameters
-    are in the order of ``model.parameters()``. Returns the copy and whether its inputs must be
-    cast to ``dtype`` too."""
-    net = getattr(model, "net", None)
-    if isinstance(net, nn.Sequential) and len(net) > 1:
-        return _Reduced(net, dtype), False
-    return copy.deepcopy(model).to(dtype), True
+def offers_reduced_copy(model: nn.Module) -> bool:
+    """Whether ``model`` offers a copy for reduced-precision passes: a method
+    ``reduced_precision_copy(dtype) -> nn.Module`` taking float32 coordinates, giving ``dtype``
+    outputs, with its parameters in the order of ``model.parameters()`` (nint's SIREN has one).
+    A model without it is scored in float32 by its own forward: casting a module whole, or
+    guessing its layers, gave wrong or coarse scores (a hash grid's coordinates in bfloat16)."""
+    return callable(getattr(model, "reduced_precision_copy", None))
 
 
 class Scorer(NamedTuple):
@@ -161,19 +142,17 @@ class ReducedCopy:
     def __init__(self, dtype: torch.dtype) -> None:
         self.dtype = dtype
         self.model: nn.Module | None = None
-        self._cast_inputs = False
 
     def scorer(self, model: nn.Module, coords: torch.Tensor) -> Scorer:
-        """The copy at ``model``'s current weights, with ``coords`` as its inputs."""
-        base = getattr(model, "siren", model)  # a CompiledSiren's passes are compiled for float32
+        """The copy at ``model``'s current weights, with ``coords`` as its inputs; ``model``
+        must offer one (``offers_reduced_copy``)."""
         if self.model is None:
-            self.model, self._cast_inputs = reduced_copy(base, self.dtype)
+            self.model = model.reduced_precision_copy(self.dtype)  # type: ignore[operator]
         else:
             with torch.no_grad():
-                for mine, theirs in zip(self.model.parameters(), base.parameters(), strict=True):
+                for mine, theirs in zip(self.model.parameters(), model.parameters(), strict=True):
                     mine.copy_(theirs)
-        inputs = coords.to(self.dtype) if self._cast_inputs else coords
-        return Scorer(self.model, inputs, self.dtype)
+        return Scorer(self.model, coords, self.dtype)
 
 
 def check_fast_options(
@@ -243,6 +222,8 @@ class FastSelection:
         model), its weights refreshed once per selection."""
         if self.dtype is None:
             self.dtype = resolve_precision(self.precision, ctx.coords.device)
+            if not offers_reduced_copy(ctx.model):  # scored in float32 by its own forward
+                self.dtype = ctx.coords.dtype
         if self.dtype == ctx.coords.dtype:
             return None
         if self._scorer is None:

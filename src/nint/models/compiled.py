@@ -110,6 +110,11 @@ class CompiledSiren(nn.Module):
         #: calls that ran eagerly because their shape was not warmed up, by pass
         self.eager_calls: Counter[str] = Counter()
 
+    def reduced_precision_copy(self, dtype: torch.dtype) -> nn.Module:
+        """The wrapped SIREN's copy (``Siren.reduced_precision_copy``): the fast selection's
+        passes run eager, in ``dtype``, on the same parameters."""
+        return self.siren.reduced_precision_copy(dtype)
+
     @property
     def hparams(self) -> dict:
         return self.siren.hparams

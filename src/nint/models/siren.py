@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import cast
 
@@ -97,6 +98,15 @@ class Siren(nn.Module):
     def forward(self, coords: torch.Tensor) -> torch.Tensor:
         return self.net(coords)
 
+    def reduced_precision_copy(self, dtype: torch.dtype) -> nn.Module:
+        """A copy for the fast selection's passes (``nint.fast_selection``): the first layer in
+        float32, the rest in ``dtype``; float32 (N, D) coordinates in, (N, C) ``dtype`` out. Its
+        parameters come in the order of ``self.parameters()``, so the copy is refreshed with
+        ``copy_``. bfloat16's 8-bit mantissa in the first layer would merge neighbouring
+        coordinates (audio samples 0.006 apart in [-100, 100], pixels of a 512-pixel image
+        0.004 apart in [-1, 1])."""
+        return ReducedPrecisionSiren(self.net, dtype)
+
     def forward_inference(self, coords: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
         """The same (N, D) -> (N, C) map as ``forward``, ``chunk`` rows at a time (None: all at
         once), for gradient-free passes only (the residual pass and evaluation).
@@ -136,3 +146,19 @@ class Siren(nn.Module):
                 h = buf
             torch.addmm(last.bias, h, last.weight.t(), out=out[i : i + step])
         return out
+
+
+class ReducedPrecisionSiren(nn.Module):
+    """A SIREN copy whose first layer runs in float32 and whose other layers run in ``dtype``.
+
+    Shapes: (N, D) float32 coordinates -> (N, C) in ``dtype``.
+    """
+
+    def __init__(self, net: nn.Sequential, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.first = copy.deepcopy(net[0])
+        self.rest = copy.deepcopy(net[1:]).to(dtype)
+        self.dtype = dtype
+
+    def forward(self, coords: torch.Tensor) -> torch.Tensor:
+        return self.rest(self.first(coords).to(self.dtype))
