@@ -50,17 +50,6 @@ def _number(allowed: Range) -> Callable[[str], float]:
     return number
 
 
-def _positive_int(text: str) -> int:
-    """An argparse type: a whole number >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text}")
-    return value
-
-
 def _checked(check: Callable[[str], Any]) -> Callable[[str], Any]:
     """An argparse type from a check that raises NintError (its message becomes argparse's)."""
 
@@ -459,10 +448,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", help="a run folder (written by nint fit; it holds weights.safetensors)")
     p.add_argument("--out", required=True, help="the new file: .png, .wav or .ply/.obj/.stl")
     p.add_argument("--size", help="images: WxH, or N for the longer side (the fit's size)")
-    p.add_argument("--rate", type=_positive_int, help="audio: sample rate in Hz (the fit's)")
+    p.add_argument("--rate", type=_at_least_one, help="audio: sample rate in Hz (the fit's)")
     p.add_argument(
         "--resolution",
-        type=_positive_int,
+        type=_at_least_one,
         help="shapes: N of the N^3 marching-cubes grid (the fit's)",
     )
     p.set_defaults(func=cmd_render)
