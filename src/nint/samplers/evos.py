@@ -89,9 +89,10 @@ class EvosSampler(Sampler):
         self._fitness_step = -1
 
     def fitness(self, ctx: SelectionContext) -> torch.Tensor:
-        """(N,) squared error (mean over channels), plus the Laplacian term with crossover."""
+        """(N,) each coordinate's loss (the MSE's: squared error, mean over channels), plus the
+        Laplacian term with crossover."""
         residual = ctx.residual()
-        error = residual.pow(2).mean(dim=1)
+        error = ctx.loss.values(residual)
         if not self.crossover:
             return error
         assert self._shape is not None and self._target_laplacian is not None

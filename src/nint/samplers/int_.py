@@ -9,7 +9,6 @@ import torch
 from ..errors import NintError
 from ..fast_selection import OPTIONS as FAST_OPTIONS
 from ..fast_selection import check_fast_options
-from ..ntk import error_scores
 from .base import Option, Sampler, SelectionContext
 from .registry import register
 
@@ -64,7 +63,7 @@ class IntSampler(Sampler):
 
     def choose(self, step: int, k: int, ctx: SelectionContext) -> torch.Tensor:
         if self.fast is None:
-            idx = ctx.top_k(error_scores(ctx.residual(), self.error_norm), k)
+            idx = ctx.top_k(ctx.loss.error_scores(ctx.residual(), self.error_norm), k)
         else:
             idx = self.fast.error_part(ctx, k, self.error_norm)
         self.parts = {"error": idx}

@@ -222,7 +222,8 @@ class SoftMiningSampler(Sampler):
         """Store each member's drift grad log L / k (pixel units) and corrected loss."""
         assert feedback.coord_grad is not None  # the trainer hands it: wants_coord_grad
         grad = feedback.coord_grad.detach().cpu().double()  # (distinct, 2) in (x, y) in [-1, 1]
-        loss = feedback.errors.pow(2).mean(dim=1).cpu().double()  # (distinct,) L, uncorrected
+        # (distinct,) L, uncorrected: the fit's loss per coordinate (the MSE's squared error)
+        loss = feedback.loss.values(feedback.errors).cpu().double()
         # coordinates are (x, y) = (-1 + 2 c / (W - 1), -1 + 2 r / (H - 1)): chain rule to pixels
         per_pixel = torch.stack(
             [grad[:, 1] * 2 / (self.height - 1), grad[:, 0] * 2 / (self.width - 1)], dim=1
