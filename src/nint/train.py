@@ -232,10 +232,11 @@ def fit(
             are not trained), e.g. ``lambda model: torch.optim.SGD(model.parameters(),
             lr=0.1)``. Default: Adam over all parameters with ``lr``, which cannot be given
             with it. config.json records its class and its groups' hyperparameters.
-        **options: the fields of ``FitSettings`` (budget, evaluation cadence, lr, seed, device,
-            chunks, ...; see its docstring) and the strategy's own options (ratio, scheduler,
-            interval, xi, alpha, ...). Without ``ratio``, a named strategy gets the signal's
-            ``default_ratio`` (meshes: 0.4) if it has one, else the sampler's default (0.2).
+        **options: the fields of ``FitSettings`` (budget, evaluation cadence, lr, loss, seed,
+            device, chunks, ...; see its docstring) and the strategy's own options (ratio,
+            scheduler, interval, xi, alpha, ...). Without ``ratio``, a named strategy gets the
+            signal's ``default_ratio`` (meshes: 0.4) if it has one, else the sampler's default
+            (0.2).
             A sampler instance takes none of the strategy options: it carries its own.
 
     Returns:

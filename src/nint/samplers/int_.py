@@ -15,7 +15,8 @@ from .registry import register
 
 @register
 class IntSampler(Sampler):
-    """Top-k by ||f(x_i) - y_i|| over channels, from a full no-grad forward.
+    """Top-k by ||f(x_i) - y_i|| over channels, from a full no-grad forward; under a loss other
+    than the MSE (``fit(..., loss=...)``) by each coordinate's loss value instead.
 
     Args:
         error_norm: "l1" (default, as INT's released code sums absolute errors over channels)

@@ -22,6 +22,10 @@ computed. Two variants:
   Deviations from the released code: randomness comes from the sampler's own generator instead of
   the global RNG, and the residual pass never builds an autograd graph.
 
+Under a loss other than the MSE (``fit(..., loss="l1" | "huber")``, ``nint.losses``) K multiplies
+the loss gradient instead of r and the error part ranks by each coordinate's loss value, in both
+variants and in the fast mode (docs/deviations.md, "Loss").
+
 ``selection="fast"`` (paper variant only) keeps the three parts and their counts but takes the
 error part from re-measured candidates, runs the passes in reduced precision where native and
 raises the default NTK cut-off to 0.02 (``nint.fast_selection``); an approximation, not the
