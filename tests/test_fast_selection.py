@@ -121,7 +121,7 @@ def test_nint_fast_counts_cutoff_and_patches_from_the_uniform_part(signal):
 
 def test_the_training_errors_of_the_uniform_rows_reach_the_estimate(signal, monkeypatch):
     seen = []
-    monkeypatch.setattr(fs.FastSelection, "observe", lambda self, r, e, n: seen.append(r))
+    monkeypatch.setattr(fs.FastSelection, "observe", lambda self, r, *_: seen.append(r))
     sampler = recording("nint", signal.n_points, seed=3, selection="fast", precision="float32")
     fit(signal, sampler, iterations=3, **SMALL)
     assert len(seen) == 3 and torch.equal(seen[-1], sampler.parts["random"])

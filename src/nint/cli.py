@@ -110,6 +110,16 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
         help="first-layer omega_0 (default: the signal's, 30 for images)",
     )
     g.add_argument("--lr", type=_POSITIVE, default=1e-4, help="Adam learning rate (1e-4)")
+    g.add_argument(
+        "--loss",
+        choices=("mse", "l1", "huber"),
+        default="mse",
+        help="training loss per coordinate; NINT's K r multiplies its gradient and the error "
+        "parts rank by its value (mse, the paper's)",
+    )
+    g.add_argument(
+        "--huber-delta", type=_POSITIVE, help="Huber threshold delta, with --loss huber (1.0)"
+    )
     g.add_argument("--seed", type=_seed, default=0, help="seed of the model and sampler (0)")
     g.add_argument(
         "--device", type=_device, default="auto", help="cpu, cuda, cuda:N or auto (default)"
@@ -234,6 +244,8 @@ def _fit_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "eval_every_seconds": args.eval_every_seconds,
         "eval_at": args.eval_at,
         "lr": args.lr,
+        "loss": args.loss,
+        "huber_delta": args.huber_delta,
         "seed": args.seed,
         "device": args.device,
         "width": args.width,
@@ -250,6 +262,7 @@ def _fit_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
+    from .losses import make_loss
     from .report.run_folder import check_out, save_or_rescue
     from .samplers import check_strategy
     from .settings import check_budget
@@ -260,6 +273,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     options = sampler_kwargs(args, args.strategy)
     kwargs = _fit_kwargs(args)
     check_budget(kwargs["iterations"], kwargs["seconds"])
+    make_loss(kwargs["loss"], kwargs["huber_delta"])  # --huber-delta without huber: refused here
     out = args.out or Path("runs") / f"{Path(args.signal).stem}-{args.strategy}"
     check_out(out, args.overwrite, keep=[args.signal])
     signal = load_signal(

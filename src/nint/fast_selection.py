@@ -54,7 +54,7 @@ from torch import nn
 
 from .checks import Range, check_float
 from .errors import NintError
-from .ntk import error_scores
+from .losses import MSE, Loss
 from .options import Option
 
 if TYPE_CHECKING:
@@ -235,15 +235,16 @@ class FastSelection:
         """(N, C) residual from a full pass in the fast precision; refreshes the estimate."""
         residual = ctx.residual(self.scorer(ctx))
         if not self._full_now:
-            self.estimate = error_scores(residual, norm).clone()
+            self.estimate = ctx.loss.error_scores(residual, norm).clone()
             self._since_full, self._full_now = 0, True
             self.full_passes += 1
         return residual
 
     def kernel_residual(self, ctx: SelectionContext, norm: str) -> torch.Tensor:
-        """(N, C) K r in the fast precision, from this selection's full pass (which refreshes the
-        estimate, ``full_residual``)."""
-        return ctx.kernel_residual(self.full_residual(ctx, norm), self.scorer(ctx))
+        """(N, C) K r in the fast precision, r the loss gradient of this selection's full pass
+        (which refreshes the estimate, ``full_residual``)."""
+        gradient = ctx.loss.gradient(self.full_residual(ctx, norm))
+        return ctx.kernel_residual(gradient, self.scorer(ctx))
 
     def error_part(
         self, ctx: SelectionContext, n: int, norm: str, exclude: torch.Tensor | None = None
@@ -280,15 +281,18 @@ class FastSelection:
         (m,) re-measured at the current weights, which overwrite their estimates."""
         assert self.estimate is not None
         pool = ctx.top_k(self.estimate, m, exclude=exclude)
-        fresh = error_scores(ctx.residual_at(pool, self.scorer(ctx)), norm)
+        fresh = ctx.loss.error_scores(ctx.residual_at(pool, self.scorer(ctx)), norm)
         self.estimate[pool] = fresh
         self.candidate_passes += 1
         return pool, fresh
 
-    def observe(self, rows: torch.Tensor, errors: torch.Tensor, norm: str) -> None:
-        """Patch the estimate with training-step errors (k, C) of the uniformly drawn ``rows``."""
+    def observe(
+        self, rows: torch.Tensor, errors: torch.Tensor, norm: str, loss: Loss = MSE
+    ) -> None:
+        """Patch the estimate with training-step errors (k, C) of the uniformly drawn ``rows``,
+        scored as the selection scores them (``loss.error_scores``)."""
         if self.estimate is not None and rows.numel():
-            self.estimate[rows] = error_scores(errors, norm).to(self.estimate.dtype)
+            self.estimate[rows] = loss.error_scores(errors, norm).to(self.estimate.dtype)
 
     def note(self, name: str) -> str:
         """One line for the run's summary: what ran instead of the exact selection."""

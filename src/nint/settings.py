@@ -26,6 +26,7 @@ from .checks import (
     check_seed,
 )
 from .errors import NintError
+from .losses import Loss, make_loss
 from .models import fast_inference_enabled
 
 if TYPE_CHECKING:
@@ -50,6 +51,11 @@ class FitSettings:
             Iteration 0 (before training) and the last iteration are always evaluated. The
             metrics at the ``eval_at`` iterations reached are also in ``summary["at_iterations"]``.
         lr: Adam learning rate (1e-4, constant).
+        loss: the training loss per coordinate and channel, "mse" (default, the paper's), "l1"
+            or "huber" (``nint.losses``); the loss is its mean over the chosen coordinates and
+            channels. NINT's K r multiplies its gradient with respect to the prediction, and the
+            error parts (INT, NINT's, EVOS, Soft Mining) rank coordinates by its value.
+        huber_delta: Huber's threshold delta (1.0, PyTorch's default); only with loss="huber".
         seed: seeds the default model's initialisation, the sampler's generator and (plus
             ``DATA_SEED_OFFSET``) the draws of signals with fresh training points.
         device: "cpu", "cuda", "cuda:N" or None/"auto" (CUDA when available).
@@ -101,6 +107,8 @@ class FitSettings:
     distributed: bool | None = None
     residual_every: int = 1
     compile: bool = False
+    loss: str = "mse"
+    huber_delta: float | None = None
 
     def __post_init__(self) -> None:
         check_budget(self.iterations, self.seconds)
@@ -122,6 +130,7 @@ class FitSettings:
             check_float(self.eval_every_seconds, "the evaluation cadence in seconds", POSITIVE)
         object.__setattr__(self, "eval_at", check_eval_at(self.eval_at))
         check_float(self.lr, "the learning rate", POSITIVE)
+        self.loss_function()  # NintError for an unknown loss or a delta that does not apply
         object.__setattr__(self, "seed", check_seed(self.seed))
         # the SIREN's own check, made here too so that a bad value stops before anything is built
         check_float(self.omega_0, "omega_0", FLOAT32_POSITIVE)
@@ -153,6 +162,10 @@ class FitSettings:
             changes["first_omega_0"] = signal.default_first_omega_0
         return replace(self, **changes)
 
+    def loss_function(self) -> Loss:
+        """The fit's ``Loss`` (``nint.losses``), from ``loss`` and ``huber_delta``."""
+        return make_loss(self.loss, self.huber_delta)
+
     def chunks(self, device: torch.device) -> dict[str, int | None]:
         """The four chunk sizes with "auto" resolved for ``device``: cache-sized on a CPU (8192,
         NTK 4096), one pass elsewhere."""
@@ -181,6 +194,7 @@ class FitSettings:
             "eval_at": list(self.eval_at) if self.eval_at else None,
             "fresh_points": fresh_points,
             "lr": self.lr,
+            **self.loss_function().config(),
             "seed": self.seed,
             "device": str(device),
             **chunks,

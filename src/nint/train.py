@@ -42,6 +42,7 @@ from .fit_checks import (
     optimizer_config,
     probe_model,
 )
+from .losses import MSE, Loss
 from .models import Siren
 from .residuals import StaleResiduals
 from .result import PARTS, FitResult, summarise
@@ -78,10 +79,12 @@ def train_step(
     keep_errors: bool = False,
     coord_grad: bool = False,
     total_count: int | None = None,
+    loss: Loss = MSE,
 ) -> StepResult:
-    """Accumulate the gradient of the (weighted) MSE over the coordinates ``idx``.
+    """Accumulate the gradient of the (weighted) loss over the coordinates ``idx``.
 
-    The loss is mean over the k chosen coordinates and C channels of w_i (f(x_i) - y_i)^2, with
+    The loss is mean over the k chosen coordinates and C channels of w_i l(f(x_i) - y_i), with
+    l the fit's ``loss`` per element (the MSE's (f - y)^2 by default, ``nint.losses``) and
     w = 1 unless ``weigh`` maps the step's detached errors (k, C) to weights (k,). Without
     ``weigh`` it is back-propagated ``chunk`` coordinates at a time: the gradient is the same as
     one pass over all k (up to float summation order), but on a CPU the activations of a chunk
@@ -94,6 +97,7 @@ def train_step(
         coord_grad: return the loss gradient with respect to the chosen coordinates (k, D).
         total_count: the number of coordinates the loss is a mean over, when ``idx`` holds only
             this process's share of them (a sharded fit); default k.
+        loss: the fit's loss (``nint.losses``); errors are f(x) - y whichever it is.
 
     Returns:
         the loss (detached, no host synchronisation) and what was asked for.
@@ -108,17 +112,17 @@ def train_step(
     if weigh is not None:
         err = torch.cat([model(x[s : s + step]) for s in range(0, k, step)]) - y
         weights = weigh(err.detach())
-        loss = (err.pow(2) * weights[:, None]).sum() / denominator
-        loss.backward()
-        total, errors = loss.detach(), err.detach()
+        value = (loss.elementwise(err) * weights[:, None]).sum() / denominator
+        value.backward()
+        total, errors = value.detach(), err.detach()
     else:
         total = torch.zeros((), device=targets.device)
         parts = []
         for s in range(0, k, step):
             err = model(x[s : s + step]) - y[s : s + step]
-            loss = err.pow(2).sum() / denominator
-            loss.backward()
-            total += loss.detach()
+            value = loss.elementwise(err).sum() / denominator
+            value.backward()
+            total += value.detach()
             if keep_errors:
                 parts.append(err.detach())
         errors = torch.cat(parts) if keep_errors else None
@@ -189,6 +193,7 @@ class _Run:
     fresh: bool  # draw a new training set every iteration
     data_generator: torch.Generator
     stale: StaleResiduals | None
+    loss: Loss
     budget: Budget
     cadence: EvalCadence
     recorder: Recorder
@@ -227,10 +232,11 @@ def fit(
             are not trained), e.g. ``lambda model: torch.optim.SGD(model.parameters(),
             lr=0.1)``. Default: Adam over all parameters with ``lr``, which cannot be given
             with it. config.json records its class and its groups' hyperparameters.
-        **options: the fields of ``FitSettings`` (budget, evaluation cadence, lr, seed, device,
-            chunks, ...; see its docstring) and the strategy's own options (ratio, scheduler,
-            interval, xi, alpha, ...). Without ``ratio``, a named strategy gets the signal's
-            ``default_ratio`` (meshes: 0.4) if it has one, else the sampler's default (0.2).
+        **options: the fields of ``FitSettings`` (budget, evaluation cadence, lr, loss, seed,
+            device, chunks, ...; see its docstring) and the strategy's own options (ratio,
+            scheduler, interval, xi, alpha, ...). Without ``ratio``, a named strategy gets the
+            signal's ``default_ratio`` (meshes: 0.4) if it has one, else the sampler's default
+            (0.2).
             A sampler instance takes none of the strategy options: it carries its own.
 
     Returns:
@@ -298,6 +304,7 @@ def _loop(run: _Run) -> tuple[int, torch.Tensor]:
             ctx = SelectionContext(
                 run.net, coords, targets, run.budget.progress(step, train_seconds), timer,
                 chunks["forward_chunk"], chunks["ntk_chunk_size"], run.fresh, comm.shard, run.stale,
+                run.loss,
             )  # fmt: skip
             with timer.measure("select"):
                 idx = sampler.select(step, ctx)  # global indices in [0, N)
@@ -307,7 +314,7 @@ def _loop(run: _Run) -> tuple[int, torch.Tensor]:
                 out = train_step(
                     run.net, coords, targets, rows, chunks["train_chunk"], weigh=weigh,
                     keep_errors=keep_errors, coord_grad=sampler.wants_coord_grad,
-                    total_count=idx.numel(),
+                    total_count=idx.numel(), loss=run.loss,
                 )  # fmt: skip
             loss = comm.sum_gradients(run.model, out.loss, timer)
             with timer.measure("optimizer"):
@@ -319,7 +326,7 @@ def _loop(run: _Run) -> tuple[int, torch.Tensor]:
             if sampler.wants_feedback:
                 assert out.errors is not None  # keep_errors is set for a sampler's feedback
                 with timer.measure("select"):
-                    sampler.observe(StepFeedback(idx, out.errors, out.coord_grad))
+                    sampler.observe(StepFeedback(idx, out.errors, out.coord_grad, run.loss))
         step += 1
         # a host read of the loss; on CUDA the clock has just synchronised at the optimiser step
         if not math.isfinite(float(loss)):
@@ -386,6 +393,13 @@ def _prepare(
     chunks = settings.chunks(device)
     for metric in settings.stop_at or {}:
         signal.metric(metric)  # NintError naming the modality's metrics
+    loss = settings.loss_function()
+    if not loss.is_mse and "error_norm" in sampler_options:
+        # under another loss the error parts rank by the loss value, which has no norm to pick
+        raise NintError(
+            f"error_norm applies only to loss='mse'; under loss={loss.name!r} the error part "
+            f"ranks coordinates by their loss value"
+        )
     sampler = _make_sampler(signal, strategy, settings.seed, sampler_options)
     stale = _stale_residuals(signal, sampler, settings.residual_every)
     if comm.shard is not None and not sampler.shardable:
@@ -448,8 +462,8 @@ def _prepare(
     )
     return _Run(
         signal, settings, sampler, model, net, optimizer, timer, comm, device, chunks, coords,
-        targets, fresh, data_generator, stale, budget, cadence, recorder, config, compile_seconds,
-        notes,
+        targets, fresh, data_generator, stale, loss, budget, cadence, recorder, config,
+        compile_seconds, notes,
     )  # fmt: skip
 
 

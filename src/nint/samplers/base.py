@@ -21,6 +21,7 @@ from torch import nn
 from .. import select
 from ..checks import RATIO, check_float, check_seed
 from ..errors import NintError
+from ..losses import MSE, Loss
 from ..models import predict
 from ..ntk import kernel_residual_product
 from ..options import Option
@@ -59,7 +60,14 @@ class SelectionContext:
             only, while selections stay global indices in [0, N) (see ``top_k``).
         stale: the opt-in ``residual_every`` (``nint.residuals``): when given, ``residual()``
             runs the full pass only when it is due and otherwise returns the patched last one.
+        loss: the fit's loss (``nint.losses``; default the MSE). ``residual()`` is always
+            f(x) - y; a sampler hands ``loss.gradient(residual)`` to ``kernel_residual`` and ranks
+            errors by ``loss.error_scores`` (or ``loss.values``), which under the MSE are what
+            the papers compute.
     """
+
+    #: the MSE unless given (also for subclasses that skip ``__init__``, as test stand-ins do)
+    loss: Loss = MSE
 
     def __init__(
         self,
@@ -73,6 +81,7 @@ class SelectionContext:
         fresh: bool = False,
         shard: Shard | None = None,
         stale: StaleResiduals | None = None,
+        loss: Loss = MSE,
     ) -> None:
         self.model = model
         self.coords = coords
@@ -84,6 +93,7 @@ class SelectionContext:
         self.fresh = fresh
         self.shard = shard
         self.stale = stale
+        self.loss = loss
         self._residual: torch.Tensor | None = None
         self._scored_residual: torch.Tensor | None = None
 
@@ -130,6 +140,8 @@ class SelectionContext:
         """(N, C) NTK-weighted residual K r at the current weights (exact, chunked).
 
         Args:
+            residual: (N, C) r, the vector K multiplies: the loss gradient
+                ``self.loss.gradient(f(x) - y)``, which for the MSE is f(x) - y itself.
             scorer: the model and inputs whose J defines K instead of the fit's (the fast
                 selection's reduced-precision copy); K r is returned in the residual's dtype.
                 None: the exact product.
@@ -172,11 +184,13 @@ class StepFeedback:
         errors: (k, C) f(x) - y of the step's own forward, detached (before the update).
         coord_grad: (k, D) gradient of the step's loss with respect to those coordinates, when
             the sampler set ``wants_coord_grad``; else None.
+        loss: the fit's loss (``nint.losses``), for samplers that turn errors into loss values.
     """
 
     indices: torch.Tensor
     errors: torch.Tensor
     coord_grad: torch.Tensor | None = None
+    loss: Loss = MSE
 
 
 class Sampler:
@@ -288,11 +302,12 @@ class Sampler:
         raise NotImplementedError
 
     def loss_weights(self, errors: torch.Tensor) -> torch.Tensor:
-        """(k,) weights of the chosen coordinates' squared errors, for ``reweights`` samplers.
+        """(k,) weights of the chosen coordinates' losses, for ``reweights`` samplers.
 
         Called inside the training step with that step's own errors f(x) - y, (k, C), detached,
         so a re-weighting that depends on the current error costs no extra forward. The loss is
-        then mean over coordinates and channels of w_i (f(x_i) - y_i)^2.
+        then mean over coordinates and channels of w_i l(f(x_i) - y_i), with l the fit's loss
+        per element (the MSE's (f - y)^2 by default, ``nint.losses``).
         """
         raise NotImplementedError
 

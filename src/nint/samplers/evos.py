@@ -1,9 +1,10 @@
 """EVOS (Zhang et al., CVPR 2025), run as the NINT paper runs it: crossover disabled.
 
 Each selection takes the top (r_t - r_0 / 2) N coordinates by *fitness*, the squared error from a
-full no-grad forward, plus a "mutation" share of r_0 N / 2 coordinates drawn uniformly from the
-rest, redrawn at every selection. Fitness is re-evaluated every int(100 - 50 p) iterations
-(p = training progress) and cached in between, so most iterations pay for no full forward.
+full no-grad forward (under another ``loss``, each coordinate's loss value: ``nint.losses``),
+plus a "mutation" share of r_0 N / 2 coordinates drawn uniformly from the rest, redrawn at every
+selection. Fitness is re-evaluated every int(100 - 50 p) iterations (p = training progress) and
+cached in between, so most iterations pay for no full forward.
 No Laplacian crossover and no Laplacian loss term (docs/method.md section 5).
 
 For images the crossover can be switched on (``crossover=True``, ``--evos-crossover``): fitness
@@ -89,9 +90,10 @@ class EvosSampler(Sampler):
         self._fitness_step = -1
 
     def fitness(self, ctx: SelectionContext) -> torch.Tensor:
-        """(N,) squared error (mean over channels), plus the Laplacian term with crossover."""
+        """(N,) each coordinate's loss (the MSE's: squared error, mean over channels), plus the
+        Laplacian term with crossover."""
         residual = ctx.residual()
-        error = residual.pow(2).mean(dim=1)
+        error = ctx.loss.values(residual)
         if not self.crossover:
             return error
         assert self._shape is not None and self._target_laplacian is not None

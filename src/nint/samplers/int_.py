@@ -9,14 +9,14 @@ import torch
 from ..errors import NintError
 from ..fast_selection import OPTIONS as FAST_OPTIONS
 from ..fast_selection import check_fast_options
-from ..ntk import error_scores
 from .base import Option, Sampler, SelectionContext
 from .registry import register
 
 
 @register
 class IntSampler(Sampler):
-    """Top-k by ||f(x_i) - y_i|| over channels, from a full no-grad forward.
+    """Top-k by ||f(x_i) - y_i|| over channels, from a full no-grad forward; under a loss other
+    than the MSE (``fit(..., loss=...)``) by each coordinate's loss value instead.
 
     Args:
         error_norm: "l1" (default, as INT's released code sums absolute errors over channels)
@@ -64,7 +64,7 @@ class IntSampler(Sampler):
 
     def choose(self, step: int, k: int, ctx: SelectionContext) -> torch.Tensor:
         if self.fast is None:
-            idx = ctx.top_k(error_scores(ctx.residual(), self.error_norm), k)
+            idx = ctx.top_k(ctx.loss.error_scores(ctx.residual(), self.error_norm), k)
         else:
             idx = self.fast.error_part(ctx, k, self.error_norm)
         self.parts = {"error": idx}

@@ -22,6 +22,10 @@ computed. Two variants:
   Deviations from the released code: randomness comes from the sampler's own generator instead of
   the global RNG, and the residual pass never builds an autograd graph.
 
+Under a loss other than the MSE (``fit(..., loss="l1" | "huber")``, ``nint.losses``) K multiplies
+the loss gradient instead of r and the error part ranks by each coordinate's loss value, in both
+variants and in the fast mode (docs/deviations.md, "Loss").
+
 ``selection="fast"`` (paper variant only) keeps the three parts and their counts but takes the
 error part from re-measured candidates, runs the passes in reduced precision where native and
 raises the default NTK cut-off to 0.02 (``nint.fast_selection``); an approximation, not the
@@ -47,7 +51,7 @@ from ..checks import NON_NEGATIVE, POSITIVE, UNIT, check_float
 from ..errors import NintError
 from ..fast_selection import FAST_NTK_CUTOFF, check_fast_options
 from ..fast_selection import OPTIONS as FAST_OPTIONS
-from ..ntk import error_scores, ntk_scores
+from ..ntk import ntk_scores
 from .base import Option, Sampler, SelectionContext, StepFeedback
 from .registry import register
 
@@ -179,7 +183,11 @@ class NintSampler(Sampler):
         if fast is None:
             residual = ctx.residual()
             if self.variant == "paper":
-                kernel = partial(ctx.kernel_residual, residual)
+
+                def kernel() -> torch.Tensor:
+                    # K multiplies the loss gradient: for the MSE the residual itself
+                    return ctx.kernel_residual(ctx.loss.gradient(residual))
+
                 ntk_idx, counts = self._paper_ntk_part(step, k, ctx, kernel)
             else:
                 ntk_idx, counts = self._official_ntk_part(k, ctx, residual)
@@ -189,7 +197,8 @@ class NintSampler(Sampler):
         _, n_err, n_rand = counts
         taken = select.mask_of(ntk_idx, self.n_points)
         if fast is None:
-            err_idx = ctx.top_k(error_scores(residual, self.error_norm), n_err, exclude=taken)
+            scores = ctx.loss.error_scores(residual, self.error_norm)
+            err_idx = ctx.top_k(scores, n_err, exclude=taken)
         else:
             err_idx = fast.error_part(ctx, n_err, self.error_norm, exclude=taken)
         taken[err_idx] = True
@@ -206,7 +215,9 @@ class NintSampler(Sampler):
         n_rand = self.last_counts[2]
         if self.fast is not None and n_rand:
             rows = slice(feedback.indices.numel() - n_rand, None)
-            self.fast.observe(feedback.indices[rows], feedback.errors[rows], self.error_norm)
+            self.fast.observe(
+                feedback.indices[rows], feedback.errors[rows], self.error_norm, feedback.loss
+            )
 
     def notes(self) -> list[str]:
         return [] if self.fast is None else [self.fast.note("nint")]
@@ -238,7 +249,7 @@ class NintSampler(Sampler):
             self._share = official_ntk_share(self._counter, self.xi, self.alpha, self.lam)
         # on fresh coordinates the cached indices point at other points: score anew
         if (self._refresh or ctx.fresh) and self._share >= self.ntk_cutoff:
-            fresh = ntk_scores(ctx.kernel_residual(residual))
+            fresh = ntk_scores(ctx.kernel_residual(ctx.loss.gradient(residual)))
         counts = official_counts(k, self._share, self.xi)
         if fresh is not None:
             ntk_idx = ctx.top_k(fresh, counts[0])

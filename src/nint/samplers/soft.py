@@ -6,15 +6,16 @@ the log of its loss,
 
     p <- p + a * g + b * noise,     g = (d loss / d p_pixels) / (c L),
 
-with a = 20, b = 0.02 and noise ~ N(0, I). Then members outside the image and the 10 % with the
-lowest (corrected) loss are re-drawn from the image's Sobel-edge density, and the last 10 % of
-the population is re-drawn uniformly. The loss of a step is the mean over the population of
-c * L, with L the member's squared error (mean over channels) and the importance correction
+with a = 20, b = 0.02, noise ~ N(0, I) and L the member's loss (the fit's ``loss`` per
+coordinate: the squared error, mean over channels, under the default MSE). Then members outside
+the image and the 10 % with the lowest (corrected) loss are re-drawn from the image's Sobel-edge
+density, and the last 10 % of the population is re-drawn uniformly. The loss of a step is the
+mean over the population of c * L, with the importance correction
 
     c = clamp((1 / max(|f - y|_1, eps16)) ** a_t, 0.2, mean + std),  a_t = min(t / 1000, 0.6),
 
-|.|_1 the mean absolute error over channels, the clamp's bounds taken over the population; c
-enters the loss as a constant (no gradient through it).
+|.|_1 the mean absolute error over channels whatever the loss, the clamp's bounds taken over the
+population; c enters the loss as a constant (no gradient through it).
 
 Corrected form (docs/method.md section 5): the public code multiplies its per-point loss by c in
 place and then divides the position gradient by c times that already-corrected loss, so c appears
@@ -222,7 +223,8 @@ class SoftMiningSampler(Sampler):
         """Store each member's drift grad log L / k (pixel units) and corrected loss."""
         assert feedback.coord_grad is not None  # the trainer hands it: wants_coord_grad
         grad = feedback.coord_grad.detach().cpu().double()  # (distinct, 2) in (x, y) in [-1, 1]
-        loss = feedback.errors.pow(2).mean(dim=1).cpu().double()  # (distinct,) L, uncorrected
+        # (distinct,) L, uncorrected: the fit's loss per coordinate (the MSE's squared error)
+        loss = feedback.loss.values(feedback.errors).cpu().double()
         # coordinates are (x, y) = (-1 + 2 c / (W - 1), -1 + 2 r / (H - 1)): chain rule to pixels
         per_pixel = torch.stack(
             [grad[:, 1] * 2 / (self.height - 1), grad[:, 0] * 2 / (self.width - 1)], dim=1
