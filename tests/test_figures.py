@@ -4,6 +4,7 @@
 - curve plots keep their legend outside the axes, so it covers no curve;
 - names the font cannot draw (CJK file names) and an unwritable matplotlib folder print no
   warnings: tiny fits in a fresh process, with stderr checked to be empty;
+- STOI and PESQ on a clip that does not look like speech carry a note in the summary.
 """
 
 from __future__ import annotations
@@ -18,15 +19,17 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from conftest import synthetic_image
+from conftest import SHARED, synthetic_image
 from PIL import Image
 
+from nint import fit
+from nint.metrics.audio import level_spread
 from nint.report.artifacts import selection_figure
 from nint.report.figures import curves_figure
 from nint.report.mesh_figure import selected_points_figure
 from nint.report.plotting import drawable
 from nint.report.spectrogram import selected_samples_figure
-from nint.signals import ImageSignal
+from nint.signals import AudioSignal, ImageSignal
 
 RATE = 16000
 TINY = ["--iterations", "2", "--width", "8", "--depth", "2", "--quiet"]
@@ -191,3 +194,37 @@ def test_a_writable_matplotlib_folder_is_left_alone(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(tmp_path) and done.stderr == ""
+
+
+# ---- speech metrics on sounds that are not speech -----------------------------------------------
+
+
+def speech_notes(samples: np.ndarray, rate: int = RATE) -> list[str]:
+    result = fit(AudioSignal(samples, rate), "uniform", iterations=1, width=8, depth=2)
+    return [note for note in result.summary["notes"] if "does not look like speech" in note]
+
+
+def test_stoi_and_pesq_on_a_sine_carry_a_note():
+    (note,) = speech_notes(sine())
+    assert note.startswith("STOI and PESQ assume speech, and this clip does not look like speech")
+
+
+def test_speech_like_input_carries_no_note():
+    assert speech_notes(speech_like()) == []
+
+
+def test_the_note_names_only_the_metrics_that_got_a_value():
+    (note,) = speech_notes(sine(0.3))  # 0.3 s: too short for STOI, long enough for PESQ
+    assert note.startswith("PESQ assumes speech")
+
+
+LIBRISPEECH = sorted((SHARED / "audio" / "librispeech").rglob("*.flac"))
+
+
+@pytest.mark.skipif(not LIBRISPEECH, reason="no LibriSpeech under ../shared/data/audio")
+def test_real_speech_carries_no_note():
+    for path in LIBRISPEECH:
+        samples, rate = sf.read(path)
+        assert level_spread(samples, rate) > 3.0, path.name
+    samples, rate = sf.read(LIBRISPEECH[0])
+    assert speech_notes(samples[rate : 2 * rate], rate) == []  # one second, from a fit
