@@ -80,10 +80,10 @@ def test_image_selection_has_a_legend_of_parts_and_counts():
 
 def test_standard_and_unknown_parts_are_named_too():
     signal = ImageSignal(synthetic_image(8, 8), name="small")
-    texts = legend_texts(
-        selection_figure(signal, {"all": torch.arange(64), "写mine": torch.tensor([1])})
-    )
-    assert texts[1:3] == ["all points (Stand.): 64", "?mine: 1"]
+    texts = legend_texts(selection_figure(signal, {"all": torch.arange(64)}))
+    assert texts == ["last selection: 64 of 64 pixels", "all points (Stand.): 64"]  # none grey
+    texts = legend_texts(selection_figure(signal, {"写mine": torch.tensor([1])}))
+    assert texts[1] == "?mine: 1"
 
 
 def test_audio_and_mesh_selections_have_legends():

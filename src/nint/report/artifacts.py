@@ -81,8 +81,9 @@ def selection_figure(signal: ImageSignal, parts: Parts, dpi: int = 100) -> Figur
         Patch(color=part_colour(part), label=part_label(part, len(indices)))
         for part, indices in parts.items()
     ]
-    handles.append(Patch(color=UNCHOSEN, label="not chosen (the image, dimmed)"))
     chosen = np.unique(np.concatenate([i.cpu().numpy().ravel() for i in parts.values()])).size
+    if chosen < signal.n_points:  # Stand. chooses every pixel: nothing is left grey
+        handles.append(Patch(color=UNCHOSEN, label="not chosen (the image, dimmed)"))
     fig.legend(
         handles=handles,
         loc="upper left",
