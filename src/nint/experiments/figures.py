@@ -12,17 +12,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import soundfile as sf
+from PIL import Image
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import soundfile as sf  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from ..report.spectrogram import plot_audio_comparison  # noqa: E402
-from ..signals import modality_of  # noqa: E402
-from .runner import RunSpec, get_preset, load_run_signal  # noqa: E402
+from ..report.plotting import drawable, new_figure
+from ..report.spectrogram import plot_audio_comparison
+from ..signals import modality_of
+from .runner import RunSpec, get_preset, load_run_signal
 
 
 def draw(specs: list[RunSpec], path: Path) -> Path:
@@ -60,13 +57,8 @@ def image_figure(specs: list[RunSpec], path: Path, max_images: int = 3) -> Path:
     experiment = specs[0].experiment
     preset = get_preset(experiment, specs[0].preset)
     labels = [v.label for v in experiment.variants]
-    fig, axes = plt.subplots(
-        len(signals),
-        len(labels) + 1,
-        figsize=(2.2 * (len(labels) + 1), 2.3 * len(signals)),
-        dpi=110,
-        squeeze=False,
-    )
+    fig = new_figure(figsize=(2.2 * (len(labels) + 1), 2.3 * len(signals)), dpi=110)
+    axes = fig.subplots(len(signals), len(labels) + 1, squeeze=False)
     for row, data in enumerate(signals):
         signal = load_run_signal(experiment, preset, data)
         truth = getattr(signal, "high", signal.raster)  # super-resolution: the full-size original
@@ -81,12 +73,11 @@ def image_figure(specs: list[RunSpec], path: Path, max_images: int = 3) -> Path:
             ax.set_xticks([])
             ax.set_yticks([])
             if row == 0:
-                ax.set_title(label, fontsize=9)
+                ax.set_title(drawable(label), fontsize=9)
             if col == 0:
-                ax.set_ylabel(Path(data).stem, fontsize=9)
+                ax.set_ylabel(drawable(Path(data).stem), fontsize=9)
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
     return Path(path)
 
 

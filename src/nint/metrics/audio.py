@@ -5,6 +5,15 @@ signal. Clips at other rates are resampled (polyphase, scipy) for those two metr
 ``resampling_note`` says so. A metric that cannot be computed is returned as ``Missing`` with the
 reason (too short for PESQ, too few speech frames for STOI, a prediction holding NaN or inf),
 never as a number. SI-SNR of a prediction holding NaN or inf is NaN, as PSNR is for images.
+
+STOI and PESQ are measures for speech; on other sounds they still return numbers (STOI -0.07 for a
+sine), which mean little. ``speech_note`` says so where a clip does not look like speech, by one
+cheap test (``level_spread``): speech rises and falls with its syllables and pauses, so the level
+of its 32 ms frames varies by several dB (7-10 dB over whole LibriSpeech utterances, at least
+2.9 dB over any half second of them), while a steady sound (a tone, a chirp, a drone, stationary
+noise) varies by well under 1 dB. A spread under ``STEADY_DB`` = 1.5 dB gets the note. The test
+judges loudness only, never the spectrum: an amplitude-modulated tone, a fading note, music or
+noise bursts pass as speech (no note), and speech buried in loud steady noise may get the note.
 """
 
 from __future__ import annotations
@@ -18,6 +27,13 @@ import numpy as np
 from .missing import Missing
 
 METRIC_RATE = 16_000  # wide-band PESQ is defined at 16 kHz
+#: the frames whose levels ``level_spread`` compares, in seconds (about one phoneme)
+LEVEL_FRAME = 0.032
+#: frames this far (dB) below the loudest are left out of the spread, as STOI leaves them out
+#: as silence: digital silence has no level in dB, and padding is no sign of speech
+SILENCE_DB = 40.0
+#: a spread of frame levels under this (dB) is a steady sound, not speech
+STEADY_DB = 1.5
 
 
 def si_snr(estimate: np.ndarray, reference: np.ndarray) -> float:
@@ -116,3 +132,34 @@ def pesq_wb(estimate: np.ndarray, reference: np.ndarray, rate: int) -> float | M
     except PesqError as exc:
         message = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
         return Missing(f"PESQ: {message}")
+
+
+def level_spread(samples: np.ndarray, rate: int) -> float | None:
+    """The standard deviation (dB) of the levels of (T,) audio's ``LEVEL_FRAME`` frames
+    (10 log10 of each frame's mean square; frames ``SILENCE_DB`` below the loudest left out);
+    None when fewer than two frames are left to compare (a clip under 64 ms)."""
+    n = max(1, round(LEVEL_FRAME * rate))
+    frames = np.asarray(samples, dtype=np.float64)[: samples.size // n * n].reshape(-1, n)
+    power = np.mean(frames**2, axis=1)
+    if power.size == 0 or power.max() == 0.0:
+        return None
+    loud = power[power >= power.max() * 10.0 ** (-SILENCE_DB / 10.0)]
+    if loud.size < 2:
+        return None
+    return float(np.std(10.0 * np.log10(loud)))
+
+
+def speech_note(samples: np.ndarray, rate: int, scored: list[str]) -> str | None:
+    """A note for the summary when the metrics ``scored`` (labels, e.g. ["STOI", "PESQ"]: the
+    speech metrics that got a value) were computed on a clip that does not look like speech
+    (``level_spread`` under ``STEADY_DB``); None otherwise."""
+    spread = level_spread(samples, rate)
+    if not scored or spread is None or spread >= STEADY_DB:
+        return None
+    names = " and ".join(scored)
+    verb, them = ("assume", "them") if len(scored) > 1 else ("assumes", "it")
+    return (
+        f"{names} {verb} speech, and this clip does not look like speech: its level is steady "
+        f"({spread:.2f} dB spread over {LEVEL_FRAME * 1000:.0f} ms frames, where speech varies "
+        f"by several dB); read {them} with care"
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import soundfile as sf
@@ -19,18 +20,11 @@ from ..metrics.missing import Missing
 from ..signals import AudioSignal, ImageSignal, SdfSignal, Signal
 from ..signals.image import save_png
 from .mesh_figure import plot_mesh_comparison, plot_selected_points
+from .plotting import new_figure, part_colour, part_label
 from .spectrogram import plot_audio_comparison, plot_selected_samples
 
-# Colours of the image selection picture, per part of a selection (RGB in [0, 1]).
-PART_COLOURS = {
-    "ntk": (0.90, 0.10, 0.10),
-    "error": (1.00, 0.75, 0.00),
-    "random": (0.15, 0.45, 1.00),
-    "all": (0.20, 0.80, 0.20),
-    "edges": (0.85, 0.20, 0.85),
-    "edge-guided": (0.85, 0.20, 0.85),
-    "mined": (1.00, 0.50, 0.10),
-}
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 Parts = dict[str, torch.Tensor]
 
@@ -49,20 +43,57 @@ def write_artifacts(
 def image_artifacts(
     signal: ImageSignal, prediction: torch.Tensor, parts: Parts, folder: Path
 ) -> list[Path]:
-    """reconstruction.png and selection.png: the dimmed grey training image with the chosen
-    pixels painted by part (small images enlarged, nearest neighbour, so pixels stay visible)."""
+    """reconstruction.png and, when ``parts`` holds a selection, selection.png
+    (``selection_figure``)."""
     files = [folder / "reconstruction.png"]
     save_png(signal.reconstruction(prediction), files[0])
     if parts:
-        grey = signal.image.mean(axis=2, keepdims=True)
-        pixels = np.repeat(0.15 + 0.35 * grey, 3, axis=2).reshape(-1, 3)
-        for part, indices in parts.items():
-            pixels[indices.cpu().numpy()] = PART_COLOURS.get(part, (1.0, 1.0, 1.0))
-        canvas = pixels.reshape(signal.height, signal.width, 3)
-        factor = max(1, 256 // max(signal.height, signal.width))
         files.append(folder / "selection.png")
-        save_png(canvas.repeat(factor, axis=0).repeat(factor, axis=1), files[-1])
+        # "tight": the saved picture grows to hold the legend beside the image
+        selection_figure(signal, parts).savefig(files[-1], bbox_inches="tight", pad_inches=0.05)
     return files
+
+
+#: the shade of the pixels no part chose, in the legend (the dimmed image's middle grey)
+UNCHOSEN = (0.32, 0.32, 0.32)
+
+
+def selection_figure(signal: ImageSignal, parts: Parts, dpi: int = 100) -> Figure:
+    """The training image dimmed to grey with the pixels of the last selection painted in their
+    part's colour (``plotting.PARTS``), and a legend to its right naming each part with its
+    count. Small images are enlarged by a whole factor (nearest neighbour, to at least 256
+    pixels on the longer side) so that single pixels and the legend's text stay visible; larger
+    ones are drawn one image pixel to one picture pixel."""
+    grey = signal.image.mean(axis=2, keepdims=True)
+    pixels = np.repeat(0.15 + 0.35 * grey, 3, axis=2).reshape(-1, 3)
+    for part, indices in parts.items():
+        pixels[indices.cpu().numpy()] = part_colour(part)
+    canvas = pixels.reshape(signal.height, signal.width, 3)
+    factor = max(1, 256 // max(signal.height, signal.width))
+    size = (signal.width * factor / dpi, signal.height * factor / dpi)
+    fig = new_figure(figsize=size, dpi=dpi)
+    from matplotlib.patches import Patch  # after new_figure: it sets matplotlib up first
+
+    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))  # the image fills the figure; the legend is outside
+    ax.imshow(canvas, interpolation="nearest")
+    ax.set_axis_off()
+    handles = [
+        Patch(color=part_colour(part), label=part_label(part, len(indices)))
+        for part, indices in parts.items()
+    ]
+    chosen = np.unique(np.concatenate([i.cpu().numpy().ravel() for i in parts.values()])).size
+    if chosen < signal.n_points:  # Stand. chooses every pixel: nothing is left grey
+        handles.append(Patch(color=UNCHOSEN, label="not chosen (the image, dimmed)"))
+    fig.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        title=f"last selection: {chosen} of {signal.n_points} pixels",
+        fontsize=9,
+        title_fontsize=9,
+        frameon=False,
+    )
+    return fig
 
 
 def audio_artifacts(

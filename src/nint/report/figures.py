@@ -1,15 +1,20 @@
-"""Figures with matplotlib's Agg backend (no screen needed)."""
+"""Curves of a metric against training time or iterations, one line per run.
+
+The legend sits outside the axes, to their right, so that it never covers a curve, however many
+runs there are and wherever their curves go; the figure grows wider for it instead.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib
+from .plotting import drawable, new_figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def _gap(value: float | None) -> float:
@@ -25,23 +30,42 @@ def plot_curves(
     title: str | None = None,
     thresholds: Sequence[float] = (),
 ) -> Path:
-    """One line per run: ``metric`` of each history row against ``x``; saved as PNG."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    """``curves_figure`` saved as ``path`` (PNG)."""
+    curves_figure(curves, metric, x, title, thresholds).savefig(path)
+    return Path(path)
+
+
+def curves_figure(
+    curves: Mapping[str, Sequence[Mapping[str, float | None]]],
+    metric: str = "psnr",
+    x: str = "train_seconds",
+    title: str | None = None,
+    thresholds: Sequence[float] = (),
+) -> Figure:
+    """One line per run: ``metric`` of each history row against ``x``, dotted grey lines at
+    ``thresholds``, the legend outside the axes on the right.
+
+    ``curves`` maps each run's label (the legend entry) to its history rows; ``title`` and the
+    labels are drawn as ``plotting.drawable`` makes them (characters the font lacks become "?").
+    """
+    # constrained layout makes room for the legend outside the axes
+    fig = new_figure(figsize=(7.6, 4.2), dpi=120, layout="constrained")
+    ax = fig.subplots()
+    lines, labels = [], []
     for label, rows in curves.items():
         xs, ys = [_gap(r[x]) for r in rows], [_gap(r[metric]) for r in rows]
-        ax.plot(xs, ys, label=label, linewidth=1.6)
+        lines += ax.plot(xs, ys, linewidth=1.6)
+        labels.append(drawable(label))
     for value in thresholds:
         ax.axhline(value, color="0.6", linestyle=":", linewidth=1)
     ax.set_xlabel({"train_seconds": "training seconds", "iteration": "iterations"}.get(x, x))
     ax.set_ylabel(metric.upper() + (" (dB)" if metric == "psnr" else ""))
     if title:
-        ax.set_title(title)
+        ax.set_title(drawable(title))
     ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return Path(path)
+    # handles and labels given explicitly: matplotlib would leave out a label starting with "_"
+    ax.legend(lines, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    return fig
 
 
 def plot_comparison(

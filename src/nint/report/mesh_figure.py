@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..metrics.missing import Missing
+from .plotting import drawable, new_figure, part_colour, part_label
 
-# Colours of the selection picture, per part of a selection (as the image selection picture).
-PART_COLOURS = {
-    "ntk": (0.90, 0.10, 0.10),
-    "error": (1.00, 0.75, 0.00),
-    "random": (0.15, 0.45, 1.00),
-    "all": (0.20, 0.80, 0.20),
-}
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 #: one viewpoint for every panel (degrees); y is up in the Stanford scans
 ELEVATION, AZIMUTH = 20.0, 120.0
 #: faces drawn per panel at most: matplotlib's painter's algorithm slows down beyond this
@@ -44,14 +42,10 @@ def plot_mesh_comparison(
 ) -> Path:
     """One panel per mesh ((V, 3) vertices in [-0.5, 0.5]^3, (F, 3) faces), all from the same
     viewpoint and with the same axes; a Missing mesh shows its reason instead."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from mpl_toolkits.mplot3d.art3d import Poly3DCollection
+    fig = new_figure(figsize=(4.5 * len(meshes), 4.8))
+    from mpl_toolkits.mplot3d.art3d import Poly3DCollection  # after new_figure: it loads matplotlib
 
     rng = np.random.default_rng(0)
-    fig = plt.figure(figsize=(4.5 * len(meshes), 4.8))
     for i, (label, mesh) in enumerate(meshes.items()):
         ax = fig.add_subplot(1, len(meshes), i + 1, projection="3d")
         if isinstance(mesh, Missing):
@@ -63,39 +57,50 @@ def plot_mesh_comparison(
         ax.set_box_aspect((1, 1, 1))
         ax.view_init(elev=ELEVATION, azim=AZIMUTH)
         ax.set_axis_off()
-        ax.set_title(label)
+        ax.set_title(drawable(label))
     if title:
-        fig.suptitle(title)
+        fig.suptitle(drawable(title))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 
 def plot_selected_points(
     marks: dict[str, np.ndarray], path: Path, title: str = "", per_part: int = 4000
 ) -> Path:
-    """A 3D scatter of (n, 3) chosen points per part (at most ``per_part`` each, drawn evenly)."""
-    import matplotlib
+    """``selected_points_figure`` saved as ``path`` (PNG)."""
+    selected_points_figure(marks, title, per_part).savefig(path, dpi=110)
+    return path
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    fig = plt.figure(figsize=(5.5, 5.5))
+def selected_points_figure(
+    marks: dict[str, np.ndarray], title: str = "", per_part: int = 4000
+) -> Figure:
+    """A 3D scatter of (n, 3) chosen points per part (at most ``per_part`` each, drawn evenly)
+    in their part's colour (``plotting.PARTS``); the legend below the axes names each part with
+    its count (all of its points, also those not drawn)."""
+    fig = new_figure(figsize=(5.5, 6.2), layout="constrained")
     ax = fig.add_subplot(1, 1, 1, projection="3d")
+    dots = []
     for part, points in marks.items():
         step = max(1, len(points) // per_part)
         shown = points[::step]
-        ax.scatter(
-            shown[:, 0], shown[:, 2], shown[:, 1],
-            s=1.5, color=PART_COLOURS.get(part, (0.3, 0.3, 0.3)), label=f"{part} ({len(points)})",
-        )  # fmt: skip
+        dots.append(
+            ax.scatter(shown[:, 0], shown[:, 2], shown[:, 1], s=1.5, color=part_colour(part))
+        )
     ax.set_xlim(-0.5, 0.5), ax.set_ylim(-0.5, 0.5), ax.set_zlim(-0.5, 0.5)
     ax.set_box_aspect((1, 1, 1))
     ax.view_init(elev=ELEVATION, azim=AZIMUTH)
-    ax.legend(loc="upper right", markerscale=6, fontsize=8)
-    ax.set_title(title or "selection")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    # below the axes, where no point is: a 3D view has no free corner to put it in
+    fig.legend(
+        dots,
+        [part_label(part, len(points)) for part, points in marks.items()],
+        loc="outside lower center",
+        ncols=2,
+        markerscale=6,
+        fontsize=8,
+        title="last selection (points of one iteration)",
+        title_fontsize=8,
+    )
+    ax.set_title(drawable(title) if title else "selection")
+    return fig

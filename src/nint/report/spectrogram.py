@@ -4,16 +4,15 @@ waveform with the samples a selection chose."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib
+import numpy as np
+from scipy.signal import stft
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from scipy.signal import stft  # noqa: E402
+from .plotting import drawable, new_figure, part_colour, part_label
 
-# Colours of the selection picture per part (matplotlib names).
-PART_COLOURS = {"ntk": "red", "error": "orange", "random": "tab:blue", "all": "tab:green"}
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
@@ -55,14 +54,8 @@ def plot_audio_comparison(
     specs = {name: mel_spectrogram(audio, rate) for name, audio in panels.items()}
     vmax = max(float(s.max()) for s in specs.values())
     peak = 1.05 * max(float(np.max(np.abs(audio))) for audio in panels.values())
-    fig, axes = plt.subplots(
-        2,
-        len(panels),
-        figsize=(4.2 * len(panels), 5.0),
-        dpi=110,
-        squeeze=False,
-        gridspec_kw={"height_ratios": [2, 1]},
-    )
+    fig = new_figure(figsize=(4.2 * len(panels), 5.0), dpi=110)
+    axes = fig.subplots(2, len(panels), squeeze=False, gridspec_kw={"height_ratios": [2, 1]})
     for col, (name, audio) in enumerate(panels.items()):
         seconds = len(audio) / rate
         ax = axes[0, col]
@@ -75,7 +68,7 @@ def plot_audio_comparison(
             vmax=vmax,
             extent=(0.0, seconds, 0.0, float(hz_to_mel(rate / 2))),
         )
-        ax.set_title(name)
+        ax.set_title(drawable(name))
         ax.set_ylabel("mel" if col == 0 else "")
         ax = axes[1, col]
         ax.plot(np.arange(len(audio)) / rate, audio, linewidth=0.4, color="tab:blue")
@@ -84,10 +77,9 @@ def plot_audio_comparison(
         ax.set_xlabel("seconds")
         ax.set_ylabel("amplitude" if col == 0 else "")
     if title:
-        fig.suptitle(title)
+        fig.suptitle(drawable(title))
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
     return Path(path)
 
 
@@ -98,22 +90,37 @@ def plot_selected_samples(
     path: Path,
     start: float = 0.0,
 ) -> Path:
-    """(T,) waveform in grey with the samples of each part (index arrays) marked in colour."""
+    """``selected_samples_figure`` saved as ``path`` (PNG)."""
+    selected_samples_figure(audio, rate, parts, start).savefig(path)
+    return Path(path)
+
+
+def selected_samples_figure(
+    audio: np.ndarray, rate: int, parts: dict[str, np.ndarray], start: float = 0.0
+) -> Figure:
+    """(T,) waveform in grey with the samples of each part (index arrays) marked in their
+    part's colour (``plotting.PARTS``); the legend, outside the axes on the right, names each
+    part with its count."""
     t = np.arange(audio.size) / rate + start
-    fig, ax = plt.subplots(figsize=(9, 3), dpi=110)
+    fig = new_figure(figsize=(10.5, 3), dpi=110, layout="constrained")
+    ax = fig.subplots()
     ax.plot(t, audio, color="0.75", linewidth=0.4)
-    for part, idx in parts.items():
-        ax.scatter(
-            t[idx],
-            audio[idx],
-            s=1.0,
-            color=PART_COLOURS.get(part, "k"),
-            label=f"{part} ({idx.size})",
-        )
+    marks = [
+        ax.scatter(t[idx], audio[idx], s=1.0, color=part_colour(part))
+        for part, idx in parts.items()
+    ]
     ax.set_xlabel("seconds")
     ax.set_ylabel("amplitude")
-    ax.legend(loc="upper right", markerscale=6, fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return Path(path)
+    chosen = np.unique(np.concatenate([idx.ravel() for idx in parts.values()])).size
+    ax.legend(
+        marks,
+        [part_label(part, idx.size) for part, idx in parts.items()],
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+        borderaxespad=0.0,
+        markerscale=6,
+        fontsize=8,
+        title=f"last selection:\n{chosen} of {audio.size} samples",
+        title_fontsize=8,
+    )
+    return fig

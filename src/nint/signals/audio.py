@@ -18,7 +18,7 @@ import torch
 
 from ..checks import HALF_SPAN, NON_NEGATIVE, POSITIVE, check_float, check_memory
 from ..errors import NintError
-from ..metrics.audio import pesq_wb, resampling_note, si_snr, stoi
+from ..metrics.audio import pesq_wb, resampling_note, si_snr, speech_note, stoi
 from ..options import Option
 from .base import Metric, Signal, existing_file
 
@@ -126,8 +126,12 @@ class AudioSignal(Signal):
         return metrics
 
     def notes(self) -> list[str]:
-        note = resampling_note(self.rate)
-        return [note] if note else []
+        """How STOI and PESQ were computed (resampled to 16 kHz), and a warning where the clip
+        does not look like speech, which both assume (``metrics.audio.speech_note``)."""
+        speech = ("stoi", "pesq")
+        scored = [m.label for m in self.metrics if m.name in speech and m.name not in self.missing]
+        notes = [resampling_note(self.rate), speech_note(self.samples, self.rate, scored)]
+        return [note for note in notes if note]
 
     def reconstruction(self, prediction: torch.Tensor) -> np.ndarray:
         """The fitted clip, (T,) samples at the original scale and rate (``self.rate``)."""
