@@ -16,6 +16,7 @@ from skimage import data as skdata
 
 from .compare import Entry, compare
 from .errors import NintError
+from .progress import finished_line, write_line
 from .report.run_folder import check_out
 from .result import FitResult
 from .samplers import SAMPLERS, check_strategy, display_name
@@ -100,11 +101,17 @@ def run_demo(
     signal = bundled_image(image, size)
     print(f"nint demo: {image} at {signal.width}x{signal.height}, {seconds:g} s of training each")
     entries = demo_entries(strategies)
+
+    def finished(entry: Entry, result: FitResult) -> None:
+        # one line per finished fit on stderr: the only progress left where tqdm draws no bar
+        write_line(finished_line(f"demo {entry.label}", result.summary, signal.primary_metric))
+
     comparison = compare(
         signal,
         entries,
         out,
         announce="  fitting with {label} ...",
+        after=finished if progress else None,
         seconds=seconds,
         eval_every=5,
         device=device,

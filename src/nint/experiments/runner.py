@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NintError
+from ..progress import finished_line, write_line
 from ..report.run_folder import save_or_rescue
 from ..signals.base import existing_file
 from ..signals.mesh import MESH_SUFFIXES
@@ -167,6 +168,10 @@ def execute(spec: RunSpec, progress: bool = False) -> str:
     )
     # replaces only a folder nint wrote; a failed write keeps the run in a rescue folder
     save_or_rescue(result, spec.folder, overwrite=True)
+    if progress:
+        # one line per finished run on stderr: the only progress left where tqdm draws no bar
+        label = f"bench {Path(spec.signal).stem} / {spec.variant}"
+        write_line(finished_line(label, result.summary, signal.primary_metric))
     return spec.folder
 
 
