@@ -258,3 +258,41 @@ def test_a_python_only_run_is_not_replayed(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "cannot be replayed: fitted from Python with a callback" in err
     assert len(err.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
+
+
+def test_bench_writes_a_line_per_finished_run(image, tmp_path, capsys):
+    import dataclasses
+
+    from nint.experiments import EXPERIMENTS, Preset, run_bench
+
+    exp = dataclasses.replace(
+        EXPERIMENTS["image"],
+        presets={"tiny": Preset(checkpoints=(2,), limit=1)},
+        fit=(("width", 8), ("depth", 2)),
+        unit="iterations",
+    )
+    run_bench(exp, image, tmp_path / "bench", "tiny", log=lambda line: None, progress=True)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert [line.split("  ")[0] for line in lines] == [
+        f"nint: bench pic / {variant.key}" for variant in exp.variants
+    ]
+    assert all("  done  2 it  " in line for line in lines)
+    run_bench(exp, image, tmp_path / "quiet", "tiny", log=lambda line: None, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_tensorboard_keeps_an_audio_clip(tmp_path):
+    import soundfile as sf
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    clip = tmp_path / "chirp.wav"
+    t = np.arange(2000) / 8000
+    sf.write(clip, 0.5 * np.sin(2 * np.pi * (200 + 400 * t) * t), 8000)
+    out = tmp_path / "run"
+    argv = ["fit", str(clip), "--iterations", "2", "--out", str(out), *TINY, "--tensorboard"]
+    assert main([*argv, "--quiet"]) == 0
+    events = EventAccumulator(str(out / "tensorboard"))
+    events.Reload()
+    assert events.Tags()["audio"] == ["reconstruction"]
+    sound = events.Audio("reconstruction")[-1]
+    assert (sound.step, sound.sample_rate, sound.length_frames) == (2, 8000, 2000)

@@ -14,9 +14,10 @@ Every run folder's config.json carries a ``"replay"`` entry: the flat schema of 
 input's absolute path, its load options and every option of the fit, not ``out``,
 ``overwrite``, ``quiet`` or ``tensorboard``), so ``nint fit --config RUN/config.json`` fits the
 same input the same way: the same selections for the same seed, and on the same machine the same
-weights bit for bit. A fit given what a file cannot hold (from Python: a model, a callback, an
-optimizer factory, a Sampler instance, ``stop_at``; or a signal object rather than a file) records
-``"replay": null`` and the reason in ``"replay_refused"``, and ``--config`` refuses it in one line.
+weights bit for bit (for an iteration budget; a seconds budget ends where the clock says). A fit
+given what a file cannot hold (from Python: a model, a callback, an optimizer factory, a Sampler
+instance, ``stop_at``; or a signal object rather than a file) records ``"replay": null`` and the
+reason in ``"replay_refused"``, and ``--config`` refuses it in one line.
 """
 
 from __future__ import annotations
