@@ -76,6 +76,22 @@ def test_demo_writes_a_line_per_finished_run(tmp_path):
     assert quiet.returncode == 0 and quiet.stderr == ""
 
 
+def _scalar_tags(run):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run / "tensorboard"))
+    events.Reload()
+    return set(events.Tags()["scalars"])
+
+
+def test_demo_tensorboard_in_every_run_folder(tmp_path):
+    out = tmp_path / "demo"
+    argv = ["demo", "--seconds", "0.2", "--size", "16", "--strategies", "uniform,standard"]
+    assert main([*argv, "--out", str(out), "--quiet", "--tensorboard"]) == 0
+    for run in ("uniform", "standard"):
+        assert _scalar_tags(out / run) >= {"psnr", "loss", "train_seconds"}
+
+
 # ---- TensorBoard --------------------------------------------------------------------------------
 
 
@@ -271,12 +287,15 @@ def test_bench_writes_a_line_per_finished_run(image, tmp_path, capsys):
         fit=(("width", 8), ("depth", 2)),
         unit="iterations",
     )
-    run_bench(exp, image, tmp_path / "bench", "tiny", log=lambda line: None, progress=True)
+    out = tmp_path / "bench"
+    run_bench(exp, image, out, "tiny", log=lambda line: None, progress=True, tensorboard=True)
     lines = capsys.readouterr().err.strip().splitlines()
     assert [line.split("  ")[0] for line in lines] == [
         f"nint: bench pic / {variant.key}" for variant in exp.variants
     ]
     assert all("  done  2 it  " in line for line in lines)
+    for variant in exp.variants:  # --tensorboard: event files in every run folder
+        assert _scalar_tags(out / "pic" / variant.key) >= {"psnr", "loss", "train_seconds"}
     run_bench(exp, image, tmp_path / "quiet", "tiny", log=lambda line: None, progress=False)
     assert capsys.readouterr().err == ""
 

@@ -318,13 +318,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     result.config.pop("replay_refused", None)
     extra = None
     if times is not None:
-        from .tracking import write_tensorboard
+        from .tracking import tensorboard_writer
 
-        recorded = times.times
-
-        def extra(folder: Path) -> None:
-            write_tensorboard(result, folder, recorded)
-
+        extra = tensorboard_writer(result, times)
     folder = save_or_rescue(result, out, overwrite=args.overwrite, keep=[args.input], extra=extra)
     s = result.summary
     print(
@@ -360,6 +356,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         device=args.device,
         progress=not args.quiet,
         strategies=tuple(s for s in args.strategies.split(",") if s),
+        tensorboard=args.tensorboard,
     )
     return 0
 
@@ -387,6 +384,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         device=args.device,
         seed=args.seed,
         progress=not args.quiet,
+        tensorboard=args.tensorboard,
     )
     return 0
 
@@ -469,7 +467,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--device", type=_device, default="auto", help="cpu, cuda, cuda:N or auto (default)"
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or lines")
+    p.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="TensorBoard event files in each run folder (as nint fit --tensorboard)",
+    )
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser(
@@ -500,7 +503,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--device", type=_device, default="auto", help="cpu, cuda, cuda:N or auto (default)"
     )
     p.add_argument("--seed", type=_seed, default=0, help="seed of every run (0)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or lines")
+    p.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="TensorBoard event files in each run folder (as nint fit --tensorboard)",
+    )
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("strategies", help="list the registered strategies and their options")

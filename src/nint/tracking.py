@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib.util
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +53,12 @@ class RowTimes:
 
     def __call__(self, row: dict[str, Any]) -> None:
         self.times[int(row["iteration"])] = time.time()
+
+
+def tensorboard_writer(result: FitResult, times: RowTimes) -> Callable[[Path], Path]:
+    """``write_tensorboard`` of ``result`` as a run folder's ``extra`` writer
+    (``nint.report.run_folder.write_contents``)."""
+    return lambda folder: write_tensorboard(result, folder, times.times)
 
 
 def write_tensorboard(result: FitResult, folder: Path, times: dict[int, float]) -> Path:
