@@ -25,6 +25,7 @@ from . import __version__
 from .checks import FLOAT32_POSITIVE, NON_NEGATIVE, POSITIVE, Range, check_device, check_seed
 from .errors import NintError
 from .options import Option
+from .replay import NOT_REPLAYED, check_keys, read_config, value_text
 
 
 class _Parser(argparse.ArgumentParser):
@@ -86,6 +87,8 @@ _device = _checked(check_device)
 _POSITIVE = _number(POSITIVE)
 _NON_NEGATIVE = _number(NON_NEGATIVE)
 _OMEGA = _number(FLOAT32_POSITIVE)  # omega_0 multiplies float32 activations
+#: the chunk options, whose None (all at once) is spelt 0 on the command line
+CHUNK_DESTS = ("forward_chunk", "train_chunk", "ntk_chunk_size", "eval_chunk")
 
 
 def _add_training_options(p: argparse.ArgumentParser) -> None:
@@ -261,32 +264,78 @@ def _fit_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def replay_record(args: argparse.Namespace) -> dict[str, Any]:
+    """The run's options in ``--config``'s flat schema, for config.json's ``"replay"``: every
+    option of ``nint fit`` that decides the fit (``nint.replay.NOT_REPLAYED`` left out), the
+    input as an absolute path, defaults included, unset ones (None) left out."""
+    from .report.run_folder import absolute
+
+    record: dict[str, Any] = {}
+    for key, value in vars(args).items():
+        if key in CHUNK_DESTS and value is None:
+            value = 0  # a chunk of None (all at once) has the command-line spelling 0
+        if key in ("command", "func", *NOT_REPLAYED) or value is None:
+            continue
+        record[key] = list(value) if isinstance(value, tuple) else value
+    record["input"] = str(absolute(args.input))
+    return record
+
+
 def cmd_fit(args: argparse.Namespace) -> int:
     from .losses import make_loss
+    from .progress import ProgressLines, chain, stderr_is_terminal
     from .report.run_folder import check_out, save_or_rescue
     from .samplers import check_strategy
     from .settings import check_budget
     from .signals import MODALITIES, load_signal
     from .train import fit
 
+    if args.input is None:
+        raise NintError('give the file to fit (or "input" in the --config file)')
     check_strategy(args.strategy)
     options = sampler_kwargs(args, args.strategy)
     kwargs = _fit_kwargs(args)
     check_budget(kwargs["iterations"], kwargs["seconds"])
     make_loss(kwargs["loss"], kwargs["huber_delta"])  # --huber-delta without huber: refused here
-    out = args.out or Path("runs") / f"{Path(args.signal).stem}-{args.strategy}"
-    check_out(out, args.overwrite, keep=[args.signal])
+    times = None
+    if args.tensorboard:
+        from .tracking import RowTimes, check_tensorboard
+
+        check_tensorboard()
+        times = RowTimes()
+    out = args.out or Path("runs") / f"{Path(args.input).stem}-{args.strategy}"
+    check_out(out, args.overwrite, keep=[args.input])
     signal = load_signal(
-        args.signal,
+        args.input,
         **{o.name: getattr(args, o.name) for m in MODALITIES.values() for o in m.options},
     )
+    lines = None
+    if not args.quiet and not stderr_is_terminal():
+        # no terminal, so no tqdm bar: a plain line per evaluation instead
+        label = f"{Path(args.input).stem} {args.strategy}"
+        lines = ProgressLines(label, signal.primary_metric, kwargs["iterations"], args.seconds)
     try:
-        result = fit(signal, args.strategy, progress=not args.quiet, **kwargs, **options)
+        result = fit(
+            signal,
+            args.strategy,
+            progress=not args.quiet,
+            callback=chain(lines, times),
+            **kwargs,
+            **options,
+        )
     finally:
         _leave_process_group()
     if not result.history:
         return 0  # another rank of a torchrun launch: rank 0 writes the one run folder
-    folder = save_or_rescue(result, out, overwrite=args.overwrite, keep=[args.signal])
+    # the callbacks above only watch, so the fit is the one these options describe
+    result.config["replay"] = replay_record(args)
+    result.config.pop("replay_refused", None)
+    extra = None
+    if times is not None:
+        from .tracking import tensorboard_writer
+
+        extra = tensorboard_writer(result, times)
+    folder = save_or_rescue(result, out, overwrite=args.overwrite, keep=[args.input], extra=extra)
     s = result.summary
     print(
         f"{folder}: {signal.headline(s['final'])} after {s['iterations']} iterations, "
@@ -321,6 +370,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         device=args.device,
         progress=not args.quiet,
         strategies=tuple(s for s in args.strategies.split(",") if s),
+        tensorboard=args.tensorboard,
     )
     return 0
 
@@ -348,6 +398,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         device=args.device,
         seed=args.seed,
         progress=not args.quiet,
+        tensorboard=args.tensorboard,
     )
     return 0
 
@@ -387,9 +438,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("fit", help="fit one signal with one strategy and write a run folder")
     p.add_argument(
-        "signal",
+        "input",
+        nargs="?",
         help="an image (any format Pillow reads), audio (.wav .flac .ogg) or a triangle mesh "
         "(.ply .obj .off .stl)",
+    )
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="read options from a JSON or YAML file (keys: the option names below with "
+        "underscores, e.g. eval_every, and input), or replay a run folder's config.json; "
+        "flags given here override the file",
     )
     p.add_argument("--strategy", default="nint", help=f"one of {', '.join(SAMPLERS)} (nint)")
     p.add_argument("--out", help="run folder (default runs/<name>-<strategy>)")
@@ -398,7 +457,18 @@ def build_parser() -> argparse.ArgumentParser:
         g = p.add_argument_group(f"{modality.label} files")
         for option in modality.options:
             _add_option(g, option, option.help)
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress: neither the bar (on a terminal) nor a line per evaluation on stderr "
+        "(without one)",
+    )
+    p.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="also write every evaluation's metrics and the reconstruction as TensorBoard "
+        "event files in <out>/tensorboard (needs pip install 'nint[tracking]')",
+    )
     _add_sampler_options(p)
     _add_training_options(p)
     p.set_defaults(func=cmd_fit)
@@ -419,7 +489,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--device", type=_device, default="auto", help="cpu, cuda, cuda:N or auto (default)"
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or lines")
+    p.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="TensorBoard event files in each run folder (as nint fit --tensorboard)",
+    )
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser(
@@ -450,7 +525,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--device", type=_device, default="auto", help="cpu, cuda, cuda:N or auto (default)"
     )
     p.add_argument("--seed", type=_seed, default=0, help="seed of every run (0)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or lines")
+    p.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="TensorBoard event files in each run folder (as nint fit --tensorboard)",
+    )
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("strategies", help="list the registered strategies and their options")
@@ -470,6 +550,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_render)
     return parser
+
+
+def _fit_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices["fit"]
+    raise AssertionError("the parser has no fit command")
+
+
+def with_config(
+    parser: argparse.ArgumentParser, argv: list[str], args: argparse.Namespace
+) -> argparse.Namespace:
+    """``nint fit --config FILE``: the file's options (``nint.replay``) put on the command line
+    before the flags given there, and parsed again, so they get the flags' checks and the flags
+    win (argparse keeps the last value of an option)."""
+    data = read_config(args.config)
+    fit_parser = _fit_parser(parser)
+    actions = {a.dest: a for a in fit_parser._actions if a.dest not in ("help", "config")}
+    check_keys(data, actions, args.config)
+    tokens: list[str] = []
+    for key, value in data.items():
+        action = actions[key]
+        if value is None or (key == "input" and args.input is not None):
+            continue  # null: not given; an input on the command line replaces the file's
+        if key == "input":
+            tokens.append(value_text(key, value))
+        elif action.nargs == 0:  # a switch: store_true, or a strategy's store_const flag
+            if not isinstance(value, bool):
+                raise NintError(f"config option {key!r} is a switch: true or false, got {value!r}")
+            tokens += [action.option_strings[0]] if value else []
+        else:
+            tokens += [action.option_strings[0], value_text(key, value)]
+    command = argv.index("fit")
+    return parser.parse_args([*argv[: command + 1], *tokens, *argv[command + 1 :]])
 
 
 class Terminated(KeyboardInterrupt):
@@ -500,8 +614,12 @@ def main(argv: list[str] | None = None) -> int:
         # which imports torch (seconds), and the version needs none of that
         print(f"nint {__version__}")
         return 0
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
+        if getattr(args, "config", None) is not None:
+            args = with_config(parser, argv, args)
         with _sigterm_like_ctrl_c():
             return args.func(args)
     except NintError as exc:

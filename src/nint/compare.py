@@ -22,11 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from .errors import NintError
+from .progress import chain
 from .report import environment, markdown_table, one_line, plot_comparison
 from .report.run_folder import marked_folder, remove_nint_folder, save_or_rescue
 from .result import FitResult
 from .samplers import Sampler, display_name
 from .signals import Signal
+from .tracking import RowTimes, check_tensorboard, tensorboard_writer
 from .train import fit
 
 __all__ = ["Comparison", "Entry", "compare", "publish"]
@@ -111,6 +113,7 @@ def compare(
     *,
     announce: str = "{label} ...",
     after: Callable[[Entry, FitResult], object] | None = None,
+    tensorboard: bool = False,
     **fit_options: Any,
 ) -> Comparison:
     """Fit ``signal`` once per entry, one after the other, and save each run folder.
@@ -127,6 +130,8 @@ def compare(
         announce: the progress line printed before each fit (``{label}`` is filled in).
         after: called with each entry and its result as soon as it is fitted (to print a
             row as progress, say).
+        tensorboard: also write TensorBoard event files into each run folder
+            (``nint.tracking``; needs the tensorboard package, checked before any fit).
         **fit_options: options of ``nint.fit`` shared by every entry (budget, cadence, device,
             seed, progress ...).
 
@@ -134,6 +139,8 @@ def compare(
         The ``Comparison``: results by label, in the order of ``entries``.
     """
     planned = [Entry(e) if isinstance(e, str) else e for e in entries]
+    if tensorboard:
+        check_tensorboard()
     for attribute in ("label", "folder") if out is not None else ("label",):
         names = [getattr(entry, attribute) for entry in planned]
         twice = sorted({name for name in names if names.count(name) > 1})
@@ -147,11 +154,16 @@ def compare(
     with nullcontext() if out is None else marked_folder(out, "comparison"):
         for entry in planned:
             print(announce.format(label=entry.label), flush=True)
+            options = {**fit_options, **entry.options}
+            times = RowTimes() if tensorboard else None
+            if times is not None:  # notes when each evaluation was recorded
+                options["callback"] = chain(options.get("callback"), times)
             with entry.within:
-                result = fit(signal, entry.strategy, **{**fit_options, **entry.options})
+                result = fit(signal, entry.strategy, **options)
             results[entry.label] = result
             if out is not None:
-                save_or_rescue(result, out / entry.folder)
+                extra = None if times is None else tensorboard_writer(result, times)
+                save_or_rescue(result, out / entry.folder, extra=extra)
             if after is not None:
                 after(entry, result)
     return Comparison(signal, planned, results, out)

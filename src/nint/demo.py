@@ -16,11 +16,13 @@ from skimage import data as skdata
 
 from .compare import Entry, compare
 from .errors import NintError
+from .progress import finished_line, write_line
 from .report.run_folder import check_out
 from .result import FitResult
 from .samplers import SAMPLERS, check_strategy, display_name
 from .samplers.registry import declared_options
 from .signals.image import ImageSignal, resize_to
+from .tracking import check_tensorboard
 
 # Samples that ship inside the scikit-image wheel (the others are downloaded on first use).
 BUNDLED = ("astronaut", "camera", "coffee", "chelsea", "rocket")
@@ -84,9 +86,11 @@ def run_demo(
     device: str = "auto",
     progress: bool = True,
     strategies: tuple[str, ...] | None = None,
+    tensorboard: bool = False,
 ) -> dict[str, FitResult]:
     """Fit the bundled photo with each strategy (default: every registered one) and the fast
-    variants (``demo_entries``); write runs, table and plots to ``out``. Returns the results by
+    variants (``demo_entries``); write runs, table and plots to ``out`` (and, with
+    ``tensorboard``, event files in each run folder: ``nint.tracking``). Returns the results by
     run folder name ("nint", "nint-fast", ...), in the order fitted."""
     if strategies is None:
         strategies = tuple(SAMPLERS)
@@ -97,14 +101,23 @@ def run_demo(
     for name in strategies:
         check_strategy(name)
     check_out(out, overwrite)
+    if tensorboard:
+        check_tensorboard()
     signal = bundled_image(image, size)
     print(f"nint demo: {image} at {signal.width}x{signal.height}, {seconds:g} s of training each")
     entries = demo_entries(strategies)
+
+    def finished(entry: Entry, result: FitResult) -> None:
+        # one line per finished fit on stderr: the only progress left where tqdm draws no bar
+        write_line(finished_line(f"demo {entry.label}", result.summary, signal.primary_metric))
+
     comparison = compare(
         signal,
         entries,
         out,
         announce="  fitting with {label} ...",
+        after=finished if progress else None,
+        tensorboard=tensorboard,
         seconds=seconds,
         eval_every=5,
         device=device,

@@ -44,6 +44,7 @@ from .fit_checks import (
 )
 from .losses import MSE, Loss
 from .models import Siren
+from .replay import python_only
 from .residuals import StaleResiduals
 from .result import PARTS, FitResult, summarise
 from .samplers import SAMPLERS, Sampler, SelectionContext, make_sampler
@@ -456,6 +457,15 @@ def _prepare(
         **({} if optimizer_factory is None else {"lr": None}),
         **optimizer_config(optimizer),
         "callback": None if callback is None else callable_name(callback),
+        # `nint fit` replaces these with the options it was given (nint.replay)
+        "replay": None,
+        "replay_refused": python_only(
+            model=own_model,
+            sampler_instance=isinstance(strategy, Sampler),
+            callback=callback is not None,
+            optimizer=optimizer_factory is not None,
+            stop_at=bool(settings.stop_at),
+        ),  # fmt: skip
     }
     recorder = Recorder(
         signal, model, sampler, timer, settings.stop_at, chunks["eval_chunk"], device, callback

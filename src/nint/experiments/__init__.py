@@ -87,12 +87,14 @@ def run_bench(
     seed: int = 0,
     progress: bool = True,
     log: Callable[[str], None] = print,
+    tensorboard: bool = False,
 ) -> dict[str, Path]:
     """Run (or resume) an experiment and write its table, CSV and figure into ``out``.
 
     ``out`` must be new, empty or a sweep folder nint wrote (``check_sweep_out``); it gets the
     ``.nint-run`` marker, and the folders of unfinished runs in it are replaced only if nint
-    wrote them (``nint.report.run_folder``), both checked before any fit.
+    wrote them (``nint.report.run_folder``), both checked before any fit. ``tensorboard``: the
+    runs fitted now also get TensorBoard event files (``nint.tracking``).
 
     Returns:
         {"table": table.md, "csv": table.csv, "figure": figure.png}.
@@ -103,7 +105,14 @@ def run_bench(
         raise NintError(f"unknown executor {executor!r}; choose local or ray")
     out = Path(out)
     check_sweep_out(out)
-    specs = plan(experiment, preset, Path(data), out, limit=limit, device=device, seed=seed)
+    if tensorboard:
+        from ..tracking import check_tensorboard
+
+        check_tensorboard()
+    specs = plan(
+        experiment, preset, Path(data), out, limit=limit, device=device, seed=seed,
+        tensorboard=tensorboard,
+    )  # fmt: skip
     for spec in specs:
         if not spec.done and Path(spec.folder).exists():
             check_out(spec.folder, overwrite=True)  # it would be replaced: refuse before any fit

@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NintError
+from ..progress import finished_line, write_line
 from ..report.run_folder import save_or_rescue
 from ..signals.base import existing_file
 from ..signals.mesh import MESH_SUFFIXES
+from ..tracking import RowTimes, tensorboard_writer
 from .catalogue import EXPERIMENTS
 from .spec import Experiment, Preset, Variant
 
@@ -42,6 +44,7 @@ class RunSpec:
     folder: str
     device: str = "auto"
     seed: int = 0
+    tensorboard: bool = False  # also write TensorBoard event files (nint.tracking)
 
     @property
     def done(self) -> bool:
@@ -111,6 +114,7 @@ def plan(
     limit: int | None = None,
     device: str = "auto",
     seed: int = 0,
+    tensorboard: bool = False,
 ) -> list[RunSpec]:
     """Every (signal, row) fit of the experiment, as specs under ``out/<signal>/<row>``."""
     preset = get_preset(experiment, preset_name)
@@ -119,7 +123,16 @@ def plan(
     if len(set(stems)) != len(stems):
         raise NintError(f"two data files share a name in {data}; rename one")
     return [
-        RunSpec(experiment, preset_name, str(f), v.key, str(out / f.stem / v.key), device, seed)
+        RunSpec(
+            experiment,
+            preset_name,
+            str(f),
+            v.key,
+            str(out / f.stem / v.key),
+            device,
+            seed,
+            tensorboard,
+        )  # fmt: skip
         for f in files
         for v in experiment.variants
     ]
@@ -155,18 +168,25 @@ def execute(spec: RunSpec, progress: bool = False) -> str:
     preset = get_preset(experiment, spec.preset)
     variant = variant_of(experiment, spec.variant)
     signal = load_run_signal(experiment, preset, spec.signal)
+    times = RowTimes() if spec.tensorboard else None
     result = fit(
         signal,
         variant.strategy,
         device=spec.device,
         seed=spec.seed,
         progress=progress,
+        callback=times,
         **budget(experiment, preset),
         **dict(experiment.fit),
         **variant.settings,
     )
     # replaces only a folder nint wrote; a failed write keeps the run in a rescue folder
-    save_or_rescue(result, spec.folder, overwrite=True)
+    extra = None if times is None else tensorboard_writer(result, times)
+    save_or_rescue(result, spec.folder, overwrite=True, extra=extra)
+    if progress:
+        # one line per finished run on stderr: the only progress left where tqdm draws no bar
+        label = f"bench {Path(spec.signal).stem} / {spec.variant}"
+        write_line(finished_line(label, result.summary, signal.primary_metric))
     return spec.folder
 
 

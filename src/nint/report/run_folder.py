@@ -35,7 +35,7 @@ import re
 import shutil
 import socket
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -299,8 +299,13 @@ def remove_stale_partials(parent: Path) -> list[Path]:
 # ---- writing ------------------------------------------------------------------------------------
 
 
-def write_contents(result: FitResult, folder: Path) -> None:
-    """Config, environment, weights, history, reconstruction, figures and, last, the summary."""
+#: writes more files into a run folder being written (e.g. TensorBoard's event files)
+Extra = Callable[[Path], object]
+
+
+def write_contents(result: FitResult, folder: Path, extra: Extra | None = None) -> None:
+    """Config, environment, weights, history, reconstruction, figures, what ``extra(folder)``
+    writes (if given) and, last, the summary."""
     write_json(folder / "config.json", result.config)
     write_json(folder / "environment.json", environment(result.config["device"]))
     # the weights early: a run can be evaluated again from them, not from its pictures
@@ -314,14 +319,21 @@ def write_contents(result: FitResult, folder: Path) -> None:
         metric=metric,
         title=f"{result.signal.name}: {result.sampler.name}",
     )
+    if extra is not None:
+        extra(folder)
     # summary.json last: its presence marks a finished run for anyone reading the folder
     write_json(folder / "summary.json", result.summary)
 
 
 def write_run(
-    result: FitResult, out: str | Path, overwrite: bool = False, keep: Sequence[str | Path] = ()
+    result: FitResult,
+    out: str | Path,
+    overwrite: bool = False,
+    keep: Sequence[str | Path] = (),
+    extra: Extra | None = None,
 ) -> Path:
-    """Write config, environment, history, summary, reconstruction and figures to ``out``;
+    """Write config, environment, history, summary, reconstruction and figures (and what
+    ``extra`` writes: ``write_contents``) to ``out``;
     returns its path (as given, or resolved where it has ``..``). Raises NintError where
     ``check_out`` refuses ``out``, and the OSError of a failed write, leaving no partial folder
     and no parent folder it created."""
@@ -336,7 +348,7 @@ def write_run(
         partial.mkdir()
         try:
             write_marker(partial, "run")
-            write_contents(result, partial)
+            write_contents(result, partial, extra)
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)
             raise
@@ -359,13 +371,13 @@ def _reason(exc: BaseException) -> str:
     return str(exc)
 
 
-def rescue_run(result: FitResult) -> Path:
+def rescue_run(result: FitResult, extra: Extra | None = None) -> Path:
     """Write the run, weights included, into a new ``nint-rescued-*`` folder of the
     system's temporary folder; returns it. On failure nothing of it is left (and OSError)."""
     folder = Path(tempfile.mkdtemp(prefix="nint-rescued-"))
     try:
         write_marker(folder, "rescue")
-        write_contents(result, folder)
+        write_contents(result, folder, extra)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -373,17 +385,21 @@ def rescue_run(result: FitResult) -> Path:
 
 
 def save_or_rescue(
-    result: FitResult, out: str | Path, overwrite: bool = False, keep: Sequence[str | Path] = ()
+    result: FitResult,
+    out: str | Path,
+    overwrite: bool = False,
+    keep: Sequence[str | Path] = (),
+    extra: Extra | None = None,
 ) -> Path:
     """``write_run``, for callers whose process ends after the fit: where the run folder cannot
     be written, the finished run is kept in a rescue folder (``rescue_run``) and ``RunNotSaved``
     names it in one line; if even that fails, the line says the run is lost."""
     try:
-        return write_run(result, out, overwrite, keep)
+        return write_run(result, out, overwrite, keep, extra)
     except (OSError, NintError) as exc:
         failure = f"could not write {out} ({_reason(exc)})"
     try:
-        rescue = rescue_run(result)
+        rescue = rescue_run(result, extra)
     except OSError as exc:
         raise RunNotSaved(
             f"{failure}, nor a copy in {tempfile.gettempdir()} ({_reason(exc)}); the run is lost"
