@@ -37,7 +37,9 @@ CANCELLED = 1e-3
 def check_rate(rate: object) -> int:
     """``rate`` as an int; NintError unless it is a whole number of samples per second > 0."""
     hz = None
-    if isinstance(rate, numbers.Integral) and not isinstance(rate, bool):
+    if isinstance(rate, bool):  # an int to Python, never a sample rate
+        pass
+    elif isinstance(rate, numbers.Integral):
         hz = int(rate)
     elif isinstance(rate, numbers.Real) and math.isfinite(rate) and float(rate).is_integer():
         hz = int(float(rate))
