@@ -609,12 +609,12 @@ def _sigterm_like_ctrl_c() -> Iterator[None]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    if (sys.argv[1:] if argv is None else argv)[:1] == ["--version"]:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--version"]:
         # answered before the parser is built: the parser lists every strategy and signal type,
         # which imports torch (seconds), and the version needs none of that
         print(f"nint {__version__}")
         return 0
-    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

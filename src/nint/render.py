@@ -97,13 +97,11 @@ def render_shape(
     on a resolution^3 grid."""
     from .metrics.missing import Missing
     from .metrics.shape import zero_surface
-    from .signals.sdf import grid_slabs
+    from .signals.sdf import grid_field
 
     n = signal.get("grid_resolution", 128) if resolution is None else resolution
     _check_points(n**3, f"--resolution {n}")
-    field = torch.empty(n**3, 1)
-    for first, coords in grid_slabs(n, 1 << 18):
-        field[first : first + len(coords)] = predict(model, coords, 1 << 16)
+    field = grid_field(model, n, 1 << 16, torch.device("cpu"))
     surface = zero_surface(field.numpy().reshape(n, n, n))
     if isinstance(surface, Missing):
         raise NintError(f"no surface to render at --resolution {n}: {surface.reason}")

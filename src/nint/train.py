@@ -410,12 +410,11 @@ def _prepare(
         )
     own_model = model is not None
     if model is None:
+        assert settings.first_omega_0 is not None  # filled in by FitSettings.for_signal
         torch.manual_seed(settings.seed)
         model = Siren(
             signal.in_features, signal.out_features, settings.width, settings.depth,
-            settings.omega_0,
-            signal.default_first_omega_0 if settings.first_omega_0 is None
-            else settings.first_omega_0,
+            settings.omega_0, settings.first_omega_0,
         )  # fmt: skip
     model = model.to(device)
     if own_model:

@@ -124,6 +124,19 @@ def grid_slabs(resolution: int, rows: int) -> Iterator[tuple[int, torch.Tensor]]
         yield i0 * per_slab, torch.cat([xs, plane.repeat(i1 - i0, 1)], dim=1)
 
 
+def grid_field(
+    model: nn.Module, resolution: int, chunk: int | None, device: torch.device
+) -> torch.Tensor:
+    """(R^3, 1) float32 field of ``model`` on the CPU over the R^3 grid of ``grid_slabs``,
+    predicted one x-slab at a time (coordinates of at most ~256k points, or one slab, exist at
+    once; the result is 4 R^3 bytes)."""
+    field = torch.empty(resolution**3, 1)
+    for first, coords in grid_slabs(resolution, max(chunk or 0, 1 << 18)):
+        pred = predict(model, coords.to(device), chunk)
+        field[first : first + len(coords)] = pred.float().cpu()
+    return field
+
+
 class SdfSignal(Signal):
     """A mesh as a signed distance field.
 
@@ -260,14 +273,8 @@ class SdfSignal(Signal):
     def predict_for_eval(
         self, model: nn.Module, chunk: int | None, device: torch.device
     ) -> torch.Tensor:
-        """(R^3, 1) float32 field on the CPU, predicted one x-slab at a time (coordinates of at
-        most ~256k points, or one slab, exist at once; the result is 4 R^3 bytes)."""
-        r = self.grid_resolution
-        field = torch.empty(r**3, 1)
-        for first, coords in grid_slabs(r, max(chunk or 0, 1 << 18)):
-            pred = predict(model, coords.to(device), chunk)
-            field[first : first + len(coords)] = pred.float().cpu()
-        return field
+        """(R^3, 1) float32 field on the CPU over the evaluation grid (``grid_field``)."""
+        return grid_field(model, self.grid_resolution, chunk, device)
 
     def as_field(self, prediction: torch.Tensor) -> np.ndarray:
         """(R^3, 1) prediction -> (R, R, R) float32 array indexed (x, y, z)."""
