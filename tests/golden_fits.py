@@ -125,7 +125,7 @@ def _sha(tensor: torch.Tensor | np.ndarray) -> str:
 
 
 @contextmanager
-def _recording(log: list[torch.Tensor]):
+def recording(log: list[torch.Tensor]):
     """Record every index tensor any sampler's ``select`` returns."""
     original = Sampler.select
 
@@ -150,7 +150,7 @@ def run(case: str) -> dict[str, Any]:
     torch.set_num_threads(1)
     log: list[torch.Tensor] = []
     try:
-        with _recording(log):
+        with recording(log):
             result = fit(SIGNALS[signal_name](), strategy, seed=3, **NET, **options)
     finally:
         torch.set_num_threads(threads)

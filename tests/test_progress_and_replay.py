@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 from conftest import synthetic_image
+from golden_fits import recording
 from PIL import Image
 from safetensors.torch import load_file
 
 from nint import fit
 from nint.cli import build_parser, main, with_config
-from nint.samplers import Sampler
 from nint.signals import ImageSignal
 
 TINY = ["--width", "8", "--depth", "2"]
@@ -228,18 +228,8 @@ def test_bad_config_is_one_line(settings, message, image, tmp_path, capsys):
 def _fit_recording(argv):
     """Run ``nint fit`` and return the index tensors of every selection."""
     log = []
-    original = Sampler.select
-
-    def select(self, step, ctx):
-        idx = original(self, step, ctx)
-        log.append(idx.detach().cpu().clone())
-        return idx
-
-    Sampler.select = select
-    try:
+    with recording(log):  # the golden fits' recorder of Sampler.select
         assert main(argv) == 0
-    finally:
-        Sampler.select = original
     return log
 
 
