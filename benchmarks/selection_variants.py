@@ -40,7 +40,7 @@ from fast_selection import CLIP, DATA, ratio, reached
 
 from nint import load_image
 from nint.compare import Entry, compare, publish
-from nint.fast_selection import FastSelection, resolve_precision
+from nint.fast_selection import FastResiduals, resolve_precision
 from nint.ntk import error_scores
 from nint.report import environment, one_line
 from nint.samplers.nint import NintSampler
@@ -50,7 +50,7 @@ IMAGES = ("kodim05.png", "kodim03.png")
 THRESHOLDS = (30.0, 35.0)  # dB
 
 
-class TrainedOnly(FastSelection):
+class TrainedOnly(FastResiduals):
     """Between full passes, re-measure only the previous error part; no candidate pool.
 
     The error part chosen at a full pass (every 20th selection) is not recorded here, so the
@@ -58,27 +58,27 @@ class TrainedOnly(FastSelection):
 
     previous: torch.Tensor | None = None
 
-    def between_full_passes(self, ctx, n, norm, exclude):
+    def between_full_passes(self, frame, n, exclude):
         if self.previous is not None:
-            fresh = ctx.residual_at(self.previous, self.scorer(ctx))
-            self.estimate[self.previous] = error_scores(fresh, norm)
+            fresh = self.rows_residual(frame, self.previous)
+            self.estimate[self.previous] = error_scores(fresh, self.norm)
             self.candidate_passes += 1
-        self.previous = ctx.top_k(self.estimate, n, exclude=exclude)
+        self.previous = frame.top_k(self.estimate, n, exclude=exclude)
         return self.previous
 
 
-class ServeTwo(FastSelection):
+class ServeTwo(FastResiduals):
     """One pool of (candidates + 1) n, ranked by its fresh errors, serves two selections."""
 
     queue: torch.Tensor | None = None
     stamp: tuple[int, int] = (-1, -1)
 
-    def between_full_passes(self, ctx, n, norm, exclude):
+    def between_full_passes(self, frame, n, exclude):
         if self.queue is not None and self.stamp == (self.full_passes, self._since_full - 1):
             chosen = self.queue[~exclude[self.queue]][:n] if exclude is not None else self.queue[:n]
             self.queue = None
             return chosen
-        pool, fresh = self.remeasure_top(ctx, math.ceil(self.candidates * n) + n, norm, exclude)
+        pool, fresh = self.remeasure_top(frame, math.ceil(self.candidates * n) + n, exclude)
         order = pool[torch.argsort(fresh, descending=True)]
         self.queue, self.stamp = order[n:], (self.full_passes, self._since_full)
         return order[:n]
@@ -97,9 +97,10 @@ class Weighted(NintSampler):
         return weights * (weights.numel() / weights.sum())
 
 
-def with_fast(sampler: NintSampler, kind: type[FastSelection]) -> NintSampler:
-    """``sampler`` (fast mode) with its fast-selection state replaced by a ``kind``."""
-    sampler.fast = kind(**sampler.fast.config())
+def with_fast(sampler: NintSampler, kind: type[FastResiduals]) -> NintSampler:
+    """``sampler`` (fast mode) with its fast-selection source replaced by a ``kind``."""
+    assert sampler.fast is not None
+    sampler.fast = kind(**sampler.fast.config(), norm=sampler.error_norm, strategy="nint")
     return sampler
 
 

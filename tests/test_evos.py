@@ -1,16 +1,18 @@
 import pytest
 import torch
+from torch import nn
 
 from nint.samplers import SelectionContext, make_sampler
 from nint.samplers.evos import evos_counts, fitness_interval
 
 
 class CountingContext(SelectionContext):
+    """A context (reused across selections) with a fixed residual, counting its requests."""
+
     def __init__(self, n, progress=0.0):
         g = torch.Generator().manual_seed(0)
-        self.coords = torch.zeros(n, 1)
-        self.progress = progress
         self._r = torch.randn(n, 3, generator=g)
+        super().__init__(nn.Identity(), torch.zeros(n, 1), torch.zeros(n, 3), progress)
         self.calls = 0
 
     def residual(self):

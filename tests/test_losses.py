@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from conftest import synthetic_image
 from PIL import Image
 
-import nint.samplers.base as sampler_base
+import nint.residuals as residuals_module
 from nint import fit
 from nint.cli import main
 from nint.errors import NintError
@@ -117,7 +117,7 @@ def signal():
 def test_kernel_multiplies_the_loss_gradient(signal, loss, options, monkeypatch):
     """What NINT hands to K r is the loss gradient of f(x) - y at the weights it scores."""
     seen = []
-    product = sampler_base.kernel_residual_product
+    product = residuals_module.kernel_residual_product
 
     def recording(model, coords, residual, *args, **kwargs):
         with torch.no_grad():
@@ -125,7 +125,7 @@ def test_kernel_multiplies_the_loss_gradient(signal, loss, options, monkeypatch)
         seen.append((residual.clone(), now))
         return product(model, coords, residual, *args, **kwargs)
 
-    monkeypatch.setattr(sampler_base, "kernel_residual_product", recording)
+    monkeypatch.setattr(residuals_module, "kernel_residual_product", recording)
     if options.get("selection") == "fast":
         options = {**options, "precision": "float32"}  # the exact model: comparable bits
     huber = {"huber_delta": 0.02} if loss == "huber" else {}

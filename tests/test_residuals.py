@@ -3,29 +3,38 @@
 import pytest
 import torch
 from conftest import synthetic_image
+from torch import nn
 
 from nint import fit
 from nint.errors import NintError
 from nint.models import Siren
-from nint.residuals import StaleResiduals
-from nint.samplers import SAMPLERS
+from nint.residuals import StaleResiduals, StepFeedback
+from nint.samplers import SAMPLERS, SelectionContext
 from nint.signals.image import ImageSignal
 
 SMALL = dict(width=32, depth=2, seed=1, device="cpu", eval_every=100)
 
 
+class CountingZero(nn.Module):
+    """Predicts 0 for every coordinate and counts its forward passes."""
+
+    calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        return torch.zeros(x.shape[0], 2)
+
+
 def test_full_pass_every_m_requests_and_patches_between():
     stale = StaleResiduals(3)
-    calls = []
-
-    def compute():
-        calls.append(1)
-        return torch.zeros(6, 2)
-
-    for _ in range(7):
-        r = stale.take(compute)
-    assert len(calls) == stale.full_passes == 3  # requests 0, 3 and 6
-    stale.patch(torch.tensor([1, 4]), torch.ones(2, 2))
+    model = CountingZero()
+    coords, targets = torch.zeros(6, 1), torch.zeros(6, 2)
+    for _ in range(7):  # each selection builds its own context; asking twice costs nothing
+        ctx = SelectionContext(model, coords, targets, 0.0, source=stale)
+        r = ctx.residual()
+        assert ctx.residual() is r
+    assert model.calls == stale.full_passes == 3  # requests 0, 3 and 6
+    stale.observe(StepFeedback(torch.tensor([1, 4]), torch.ones(2, 2)))
     assert torch.equal(r[[1, 4]], torch.ones(2, 2)) and r.sum() == 4
     with pytest.raises(NintError, match="integer >= 1"):
         StaleResiduals(0)

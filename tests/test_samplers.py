@@ -5,6 +5,7 @@ import torch
 from conftest import synthetic_image
 
 from nint import Siren
+from nint.residuals import ResidualSource
 from nint.samplers import SAMPLERS, SelectionContext, StepFeedback, make_sampler
 from nint.select import count_for_ratio
 from nint.signals.image import grid_coords
@@ -115,11 +116,16 @@ def test_dense2_reuses_the_subset_in_between(problem):
     assert not torch.equal(picks[0], picks[2])
 
 
-class NoForward(SelectionContext):
-    def residual(self):
+class NoForward(ResidualSource):
+    """A residual source that fails the test when a strategy asks it for anything."""
+
+    def residual(self, frame):
         raise AssertionError("this strategy must not pay for a full forward")
 
-    def kernel_residual(self, residual):
+    def error_part(self, frame, n, norm, exclude=None):
+        raise AssertionError("this strategy must not pay for a full forward")
+
+    def kernel_residual(self, frame):
         raise AssertionError("this strategy must not pay for NTK scoring")
 
 
@@ -128,7 +134,7 @@ def test_cheap_strategies_never_ask_for_a_forward(name, problem):
     model, coords, targets = problem
     sampler = sampler_for(name, coords.shape[0])
     for t in range(3):
-        sampler.select(t, NoForward(model, coords, targets, progress=0.0))
+        sampler.select(t, SelectionContext(model, coords, targets, 0.0, source=NoForward()))
 
 
 def test_int_is_the_error_top_k(problem):

@@ -47,18 +47,17 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import torch
 from torch import nn
 
 from .checks import Range, check_float
 from .errors import NintError
-from .losses import MSE, Loss
+from .models import predict
+from .ntk import kernel_residual_product
 from .options import Option
-
-if TYPE_CHECKING:
-    from .samplers.base import SelectionContext
+from .residuals import Frame, GradientFn, ResidualSource, StepFeedback
 
 SELECTIONS = ("exact", "fast")
 PRECISIONS = ("auto", "float32", "bfloat16")
@@ -155,11 +154,22 @@ class ReducedCopy:
         return Scorer(self.model, coords, self.dtype)
 
 
-def check_fast_options(
-    selection: str, candidates: float | None, refresh_every: int | None, precision: str | None
-) -> FastSelection | None:
-    """The fast-selection state for these options (None: exact), refusing options that would be
-    silently ignored."""
+def fast_source(
+    selection: str,
+    candidates: float | None,
+    refresh_every: int | None,
+    precision: str | None,
+    *,
+    norm: str,
+    strategy: str,
+) -> FastResiduals | None:
+    """The residual source for a strategy's fast-mode options (None: exact, the fit's default
+    source), refusing options that would be silently ignored.
+
+    Args:
+        norm: the strategy's error norm, which the estimate ranks by.
+        strategy: the strategy's name, for the run's note.
+    """
     if selection not in SELECTIONS:
         raise NintError(f"unknown selection {selection!r}; choose from {', '.join(SELECTIONS)}")
     given = {
@@ -170,23 +180,41 @@ def check_fast_options(
         if named:
             raise NintError(f"{', '.join(named)} applies only to selection='fast'")
         return None
-    return FastSelection(
+    return FastResiduals(
         DEFAULT_CANDIDATES if candidates is None else candidates,
         DEFAULT_REFRESH_EVERY if refresh_every is None else refresh_every,
         precision or "auto",
+        norm=norm,
+        strategy=strategy,
     )
 
 
-class FastSelection:
-    """The error estimate and the passes of the fast mode, owned by one sampler.
+class FastResiduals(ResidualSource):
+    """The fast mode's residual source: an error estimate, candidate passes, reduced precision.
 
     Args:
         candidates: c >= 1, coordinates forwarded per error coordinate chosen.
         refresh_every: a full pass every this many selections (>= 1).
         precision: "auto", "float32" or "bfloat16".
+        norm: the error norm the estimate is kept in (its strategy's ``error_norm``; the
+            ``norm`` a selection passes to ``error_part`` is that same one).
+        strategy: the strategy's name, for the run's note.
+        gradient: as for ``ResidualSource``.
     """
 
-    def __init__(self, candidates: float, refresh_every: int, precision: str) -> None:
+    name = "fast"
+
+    def __init__(
+        self,
+        candidates: float,
+        refresh_every: int,
+        precision: str,
+        *,
+        norm: str = "l2",
+        strategy: str = "nint",
+        gradient: GradientFn | None = None,
+    ) -> None:
+        super().__init__(gradient)
         check_float(candidates, "candidates", AT_LEAST_ONE)
         if (
             isinstance(refresh_every, bool)
@@ -199,14 +227,14 @@ class FastSelection:
         self.candidates = float(candidates)
         self.refresh_every = int(refresh_every)
         self.precision = precision
+        self.norm = norm
+        self.strategy = strategy
         #: the dtype that ran (resolved at the first selection, on the fit's device)
         self.dtype: torch.dtype | None = None
         self._copy: ReducedCopy | None = None
-        self._scorer: Scorer | None = None  # this selection's, once made
         #: (N,) last measured error per coordinate; None before the first full pass
         self.estimate: torch.Tensor | None = None
         self._since_full = 0
-        self._full_now = False  # a full pass already ran at this selection
         self.full_passes = 0
         self.candidate_passes = 0
 
@@ -217,91 +245,115 @@ class FastSelection:
             "precision": self.precision,
         }
 
-    def scorer(self, ctx: SelectionContext) -> Scorer | None:
+    def scorer(self, frame: Frame) -> Scorer | None:
         """This selection's reduced-precision copy of the model (None: float32, the fit's own
         model), its weights refreshed once per selection."""
         if self.dtype is None:
-            self.dtype = resolve_precision(self.precision, ctx.coords.device)
-            if not offers_reduced_copy(ctx.model):  # scored in float32 by its own forward
-                self.dtype = ctx.coords.dtype
-        if self.dtype == ctx.coords.dtype:
+            self.dtype = resolve_precision(self.precision, frame.coords.device)
+            if not offers_reduced_copy(frame.model):  # scored in float32 by its own forward
+                self.dtype = frame.coords.dtype
+        if self.dtype == frame.coords.dtype:
             return None
-        if self._scorer is None:
+        if "scorer" not in frame.cache:
             self._copy = self._copy or ReducedCopy(self.dtype)
-            self._scorer = self._copy.scorer(ctx.model, ctx.coords)
-        return self._scorer
+            frame.cache["scorer"] = self._copy.scorer(frame.model, frame.coords)
+        return frame.cache["scorer"]
 
-    def full_residual(self, ctx: SelectionContext, norm: str) -> torch.Tensor:
-        """(N, C) residual from a full pass in the fast precision; refreshes the estimate."""
-        residual = ctx.residual(self.scorer(ctx))
-        if not self._full_now:
-            self.estimate = ctx.loss.error_scores(residual, norm).clone()
-            self._since_full, self._full_now = 0, True
-            self.full_passes += 1
+    def full_residual(self, frame: Frame) -> torch.Tensor:
+        """(N, C) residual from a full pass in the fast precision; refreshes the estimate (once
+        per selection: ``residual`` caches it on the frame)."""
+        scorer = self.scorer(frame)
+        if scorer is None:
+            residual = super().full_residual(frame)
+        else:
+            with frame.timer.measure("residual"):
+                prediction = predict(scorer.model, scorer.inputs, frame.forward_chunk)
+                residual = prediction.to(frame.targets.dtype) - frame.targets
+        self.estimate = frame.loss.error_scores(residual, self.norm).clone()
+        self._since_full = 0
+        self.full_passes += 1
         return residual
 
-    def kernel_residual(self, ctx: SelectionContext, norm: str) -> torch.Tensor:
-        """(N, C) K r in the fast precision, r the loss gradient of this selection's full pass
-        (which refreshes the estimate, ``full_residual``)."""
-        gradient = ctx.loss.gradient(self.full_residual(ctx, norm))
-        return ctx.kernel_residual(gradient, self.scorer(ctx))
+    def kernel_residual(self, frame: Frame) -> torch.Tensor:
+        """(N, C) K g in the fast precision, g the loss gradient of this selection's full pass
+        (which refreshes the estimate)."""
+        gradient = self.loss_gradient(frame)
+        scorer = self.scorer(frame)
+        if scorer is None:
+            return super().kernel_residual(frame)
+        with frame.timer.measure("ntk"):
+            product = kernel_residual_product(
+                scorer.model, scorer.inputs, gradient.to(scorer.dtype), frame.ntk_chunk_size
+            )
+            return product.to(gradient.dtype)
 
     def error_part(
-        self, ctx: SelectionContext, n: int, norm: str, exclude: torch.Tensor | None = None
+        self, frame: Frame, n: int, norm: str, exclude: torch.Tensor | None = None
     ) -> torch.Tensor:
         """The n coordinates of the error part (fewer if fewer are available), see the module
         docstring; ``exclude`` (N,) bool masks coordinates already chosen."""
-        due = self.estimate is None or ctx.fresh or self._since_full >= self.refresh_every
-        if due or self._full_now:
-            self.full_residual(ctx, norm)
+        due = self.estimate is None or frame.fresh or self._since_full >= self.refresh_every
+        if due or "residual" in frame.cache:  # the full pass is due or already ran
+            self.residual(frame)
             assert self.estimate is not None
-            chosen = ctx.top_k(self.estimate, n, exclude=exclude)
+            chosen = frame.top_k(self.estimate, n, exclude=exclude)
         else:
-            chosen = self.between_full_passes(ctx, n, norm, exclude)
+            chosen = self.between_full_passes(frame, n, exclude)
         self._since_full += 1
-        self._full_now = False
-        self._scorer = None  # the selection ends here: refresh the copy's weights next time
-        if ctx.fresh:
+        if frame.fresh:
             self.estimate = None  # it described this draw's points only
         return chosen
 
     def between_full_passes(
-        self, ctx: SelectionContext, n: int, norm: str, exclude: torch.Tensor | None
+        self, frame: Frame, n: int, exclude: torch.Tensor | None
     ) -> torch.Tensor:
         """The error part at a selection without a full pass: the top n of the ``candidates`` x n
         coordinates with the largest estimates, re-measured now (their estimates updated).
         ``benchmarks/selection_variants.py`` overrides this to try other rules."""
-        pool, fresh = self.remeasure_top(ctx, math.ceil(self.candidates * n), norm, exclude)
+        pool, fresh = self.remeasure_top(frame, math.ceil(self.candidates * n), exclude)
         return pool[torch.topk(fresh, min(n, pool.numel())).indices]
 
     def remeasure_top(
-        self, ctx: SelectionContext, m: int, norm: str, exclude: torch.Tensor | None
+        self, frame: Frame, m: int, exclude: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The m coordinates with the largest estimates (not in ``exclude``) and their errors
         (m,) re-measured at the current weights, which overwrite their estimates."""
         assert self.estimate is not None
-        pool = ctx.top_k(self.estimate, m, exclude=exclude)
-        fresh = ctx.loss.error_scores(ctx.residual_at(pool, self.scorer(ctx)), norm)
+        pool = frame.top_k(self.estimate, m, exclude=exclude)
+        fresh = frame.loss.error_scores(self.rows_residual(frame, pool), self.norm)
         self.estimate[pool] = fresh
         self.candidate_passes += 1
         return pool, fresh
 
-    def observe(
-        self, rows: torch.Tensor, errors: torch.Tensor, norm: str, loss: Loss = MSE
-    ) -> None:
-        """Patch the estimate with training-step errors (k, C) of the uniformly drawn ``rows``,
-        scored as the selection scores them (``loss.error_scores``)."""
-        if self.estimate is not None and rows.numel():
-            self.estimate[rows] = loss.error_scores(errors, norm).to(self.estimate.dtype)
+    def rows_residual(self, frame: Frame, rows: torch.Tensor) -> torch.Tensor:
+        """(k, C) residual of the coordinates ``rows`` (k,) at the current weights, from a
+        no-grad forward over those rows only, in the fast precision."""
+        scorer = self.scorer(frame)
+        model, inputs = (frame.model, frame.coords) if scorer is None else scorer[:2]
+        with frame.timer.measure("residual"):
+            prediction = predict(model, inputs[rows], frame.forward_chunk)
+            return prediction.to(frame.targets.dtype) - frame.targets[rows]
 
-    def note(self, name: str) -> str:
+    def observe(self, feedback: StepFeedback) -> None:
+        """Patch the estimate with the training step's errors of the selection's uniformly drawn
+        part (``parts["random"]``, NINT's), scored as the selection scores them; rows chosen
+        for their error are re-measured before they can be chosen again instead."""
+        drawn = feedback.parts.get("random")
+        if self.estimate is None or drawn is None or not drawn.numel():
+            return
+        position = torch.empty(self.estimate.numel(), dtype=torch.long, device=drawn.device)
+        position[feedback.indices] = torch.arange(feedback.indices.numel(), device=drawn.device)
+        errors = feedback.errors[position[drawn]]
+        self.estimate[drawn] = feedback.loss.error_scores(errors, self.norm).to(self.estimate.dtype)
+
+    def notes(self) -> list[str]:
         """One line for the run's summary: what ran instead of the exact selection."""
         dtype = str(self.dtype).removeprefix("torch.") if self.dtype else "no pass ran"
-        return (
-            f"fast selection ({name} selection='fast', not the paper's exact method): "
+        return [
+            f"fast selection ({self.strategy} selection='fast', not the paper's exact method): "
             f"{self.full_passes} full passes, {self.candidate_passes} candidate passes of "
             f"{self.candidates:g}x the error part, in {dtype} (precision={self.precision})"
-        )
+        ]
 
 
 def selection_overlap(chosen: torch.Tensor, reference: torch.Tensor) -> float:

@@ -45,12 +45,11 @@ from .fit_checks import (
 from .losses import MSE, Loss
 from .models import Siren
 from .replay import python_only
-from .residuals import StaleResiduals
 from .result import PARTS, FitResult, summarise
-from .samplers import SAMPLERS, Sampler, SelectionContext, make_sampler
-from .samplers.base import StepFeedback
+from .samplers import SAMPLERS, Sampler, make_sampler
 from .settings import FitSettings, resolve_device
 from .signals import Signal
+from .teacher import Teacher, residual_source
 from .timing import PartTimer
 
 __all__ = ["DATA_SEED_OFFSET", "PARTS", "FitResult", "FitSettings", "fit", "train_step"]
@@ -193,7 +192,7 @@ class _Run:
     targets: torch.Tensor
     fresh: bool  # draw a new training set every iteration
     data_generator: torch.Generator
-    stale: StaleResiduals | None
+    teacher: Teacher
     loss: Loss
     budget: Budget
     cadence: EvalCadence
@@ -288,10 +287,8 @@ def fit(
 
 def _loop(run: _Run) -> tuple[int, torch.Tensor]:
     """Train until the budget is spent or ``stop_at`` is met; returns (iterations, last loss)."""
-    timer, comm, sampler, chunks = run.timer, run.comm, run.sampler, run.chunks
+    timer, comm, teacher, chunks = run.timer, run.comm, run.teacher, run.chunks
     coords, targets = run.coords, run.targets
-    keep_errors = sampler.wants_feedback or run.stale is not None
-    weigh = sampler.loss_weights if sampler.reweights else None
     bar = _progress_bar(run.settings, comm.is_main)
     if comm.is_main:
         run.recorder.record(0, math.nan)
@@ -302,32 +299,20 @@ def _loop(run: _Run) -> tuple[int, torch.Tensor]:
                 with timer.measure("data"):
                     drawn = run.signal.draw_training_set(run.data_generator)
                     coords, targets = comm.own(*drawn, run.device)
-            ctx = SelectionContext(
-                run.net, coords, targets, run.budget.progress(step, train_seconds), timer,
-                chunks["forward_chunk"], chunks["ntk_chunk_size"], run.fresh, comm.shard, run.stale,
-                run.loss,
-            )  # fmt: skip
-            with timer.measure("select"):
-                idx = sampler.select(step, ctx)  # global indices in [0, N)
+            progress = run.budget.progress(step, train_seconds)
+            batch = teacher.select(coords, targets, progress=progress)
             with timer.measure("train"):
                 run.optimizer.zero_grad(set_to_none=True)
-                rows = comm.local(idx)
                 out = train_step(
-                    run.net, coords, targets, rows, chunks["train_chunk"], weigh=weigh,
-                    keep_errors=keep_errors, coord_grad=sampler.wants_coord_grad,
-                    total_count=idx.numel(), loss=run.loss,
+                    run.net, coords, targets, batch.rows, chunks["train_chunk"],
+                    weigh=batch.weigh, keep_errors=True, coord_grad=batch.wants_coord_grad,
+                    total_count=batch.indices.numel(), loss=run.loss,
                 )  # fmt: skip
             loss = comm.sum_gradients(run.model, out.loss, timer)
             with timer.measure("optimizer"):
                 run.optimizer.step()
-            if run.stale is not None:
-                assert out.errors is not None  # keep_errors is set when residuals are patched
-                with timer.measure("select"):
-                    run.stale.patch(rows, out.errors)
-            if sampler.wants_feedback:
-                assert out.errors is not None  # keep_errors is set for a sampler's feedback
-                with timer.measure("select"):
-                    sampler.observe(StepFeedback(idx, out.errors, out.coord_grad, run.loss))
+            assert out.errors is not None  # keep_errors
+            teacher.feedback(batch, errors=out.errors, coord_grad=out.coord_grad)
         step += 1
         # a host read of the loss; on CUDA the clock has just synchronised at the optimiser step
         if not math.isfinite(float(loss)):
@@ -402,7 +387,11 @@ def _prepare(
             f"ranks coordinates by their loss value"
         )
     sampler = _make_sampler(signal, strategy, settings.seed, sampler_options)
-    stale = _stale_residuals(signal, sampler, settings.residual_every)
+    residual_source(sampler, settings.residual_every)  # refused before anything is built
+    if settings.residual_every != 1 and signal.fresh_points:
+        raise NintError(
+            "residual_every needs fixed coordinates; this signal draws new points every iteration"
+        )
     if comm.shard is not None and not sampler.shardable:
         shardable = ", ".join(name for name, cls in SAMPLERS.items() if cls.shardable)
         raise NintError(
@@ -469,9 +458,14 @@ def _prepare(
     recorder = Recorder(
         signal, model, sampler, timer, settings.stop_at, chunks["eval_chunk"], device, callback
     )
+    teacher = Teacher(
+        net, coords, targets, sampler, loss=loss, residual_every=settings.residual_every,
+        forward_chunk=chunks["forward_chunk"], ntk_chunk_size=chunks["ntk_chunk_size"],
+        timer=timer, shard=comm.shard, check_model=False,
+    )  # fmt: skip
     return _Run(
         signal, settings, sampler, model, net, optimizer, timer, comm, device, chunks, coords,
-        targets, fresh, data_generator, stale, loss, budget, cadence, recorder, config,
+        targets, fresh, data_generator, teacher, loss, budget, cadence, recorder, config,
         compile_seconds, notes,
     )  # fmt: skip
 
@@ -484,25 +478,6 @@ def _make_sampler(
     if signal.default_ratio is not None and "ratio" not in options:
         options = {**options, "ratio": signal.default_ratio}
     return make_sampler(strategy, signal.n_points, seed=seed, raster=signal.raster, **options)
-
-
-def _stale_residuals(signal: Signal, sampler: Sampler, every: int) -> StaleResiduals | None:
-    """The opt-in ``residual_every`` (None: the exact path), refused where it cannot apply."""
-    if every == 1:
-        return None
-    stale = StaleResiduals(every)
-    if getattr(sampler, "fast", None) is not None:
-        raise NintError("residual_every and selection='fast' are two approximations: pick one")
-    if "residual" not in sampler.uses:
-        raise NintError(
-            f"residual_every applies to strategies that use the residual pass; "
-            f"{sampler.name!r} does not"
-        )
-    if signal.fresh_points:
-        raise NintError(
-            "residual_every needs fixed coordinates; this signal draws new points every iteration"
-        )
-    return stale
 
 
 def _progress_bar(settings: FitSettings, main: bool) -> tqdm:
@@ -524,19 +499,14 @@ def _summary(run: _Run, step: int) -> dict[str, Any]:
     did differently (approximate residuals, compilation, a frozen draw)."""
     history, settings = run.recorder.history, run.settings
     summary = {"strategy": run.sampler.name, **summarise(run.signal, history, run.timer, step)}
-    if run.stale is not None:
-        summary["residual_passes"] = run.stale.full_passes
-        summary["notes"].append(
-            f"approximate selection: the full residual pass ran every {settings.residual_every} "
-            f"selections ({run.stale.full_passes} times), patched from training errors in between"
-        )
+    summary.update(run.teacher.source.summary())
     summary["compile_seconds"] = run.compile_seconds
     if settings.compile:
         from .models.compiled import CompiledSiren  # imported by now: this fit compiled
 
         assert isinstance(run.net, CompiledSiren)
         summary["compile_eager_calls"] = dict(run.net.eager_calls)
-    summary["notes"].extend(run.sampler.notes() + run.notes)
+    summary["notes"].extend(run.teacher.notes() + run.notes)
     if settings.eval_at:
         # the metrics at each requested checkpoint, as the paper's tables report them
         summary["at_iterations"] = {

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import inspect
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
@@ -22,9 +21,8 @@ from .. import select
 from ..checks import RATIO, check_float, check_seed
 from ..errors import NintError
 from ..losses import MSE, Loss
-from ..models import predict
-from ..ntk import kernel_residual_product
 from ..options import Option
+from ..residuals import ResidualSource, StepFeedback
 from ..schedules import (
     INTERVALS,
     SCHEDULERS,
@@ -38,18 +36,22 @@ from ..timing import PartTimer
 
 if TYPE_CHECKING:
     from ..distributed import Shard
-    from ..fast_selection import Scorer
-    from ..residuals import StaleResiduals
 
 
 class SelectionContext:
-    """Lazily computed, timed inputs for one selection.
+    """One selection's inputs, and the expensive answers a strategy may ask of them.
+
+    A context is built for each selection and dropped after it, so whatever it caches belongs to
+    that selection alone. Residuals, error parts and NTK products come from the fit's residual
+    source (``nint.residuals``: exact, stale, fast, or the caller's own gradient); a strategy asks
+    the context and never knows which source answers.
 
     Args:
         model: the network being trained.
-        coords: (N, D) all coordinates of the signal.
+        coords: (N, D) all coordinates of the signal (this process's, if sharded).
         targets: (N, C) all target values.
         progress: training progress t / T in [0, 1] (iterations or training-clock seconds).
+        source: the residual source; default the exact one.
         timer: where the residual pass and NTK scoring are charged ("residual", "ntk").
         forward_chunk: coordinates per chunk of the no-grad residual pass (None: all at once).
         ntk_chunk_size: coordinates per chunk of the VJP/JVP (None: all at once).
@@ -58,16 +60,10 @@ class SelectionContext:
         shard: in a sharded fit (``nint.distributed``), this rank's slice of the coordinates:
             ``coords``, ``targets``, the residual and the NTK product then cover that slice
             only, while selections stay global indices in [0, N) (see ``top_k``).
-        stale: the opt-in ``residual_every`` (``nint.residuals``): when given, ``residual()``
-            runs the full pass only when it is due and otherwise returns the patched last one.
         loss: the fit's loss (``nint.losses``; default the MSE). ``residual()`` is always
-            f(x) - y; a sampler hands ``loss.gradient(residual)`` to ``kernel_residual`` and ranks
-            errors by ``loss.error_scores`` (or ``loss.values``), which under the MSE are what
-            the papers compute.
+            f(x) - y; K multiplies the loss gradient and error parts rank by
+            ``loss.error_scores``, which under the MSE are what the papers compute.
     """
-
-    #: the MSE unless given (also for subclasses that skip ``__init__``, as test stand-ins do)
-    loss: Loss = MSE
 
     def __init__(
         self,
@@ -75,91 +71,48 @@ class SelectionContext:
         coords: torch.Tensor,
         targets: torch.Tensor,
         progress: float,
+        *,
+        source: ResidualSource | None = None,
         timer: PartTimer | None = None,
         forward_chunk: int | None = None,
         ntk_chunk_size: int | None = None,
         fresh: bool = False,
         shard: Shard | None = None,
-        stale: StaleResiduals | None = None,
         loss: Loss = MSE,
     ) -> None:
         self.model = model
         self.coords = coords
         self.targets = targets
         self.progress = progress
+        self.source = source or ResidualSource()
         self.timer = timer or PartTimer(coords.device)
         self.forward_chunk = forward_chunk
         self.ntk_chunk_size = ntk_chunk_size
         self.fresh = fresh
         self.shard = shard
-        self.stale = stale
         self.loss = loss
-        self._residual: torch.Tensor | None = None
-        self._scored_residual: torch.Tensor | None = None
+        #: this selection's results (the residual, the fast mode's copy), filled by the source
+        self.cache: dict[str, Any] = {}
 
     @property
     def n_points(self) -> int:
         """N, the number of coordinates of the whole signal (all shards)."""
         return self.coords.shape[0] if self.shard is None else self.shard.n_points
 
-    def residual(self, scorer: Scorer | None = None) -> torch.Tensor:
-        """(N, C) residual f(x) - y over all coordinates, from one no-grad forward (cached).
+    def residual(self) -> torch.Tensor:
+        """(N, C) residual f(x) - y over all coordinates (once per selection)."""
+        return self.source.residual(self)
 
-        Args:
-            scorer: a model and inputs to forward instead of the fit's model and coordinates:
-                the fast selection's reduced-precision copy (``nint.fast_selection.Scorer``);
-                the residual is still returned in the targets' dtype. None: the exact pass.
-        """
-        if scorer is not None:
-            if self._scored_residual is None:
-                with self.timer.measure("residual"):
-                    prediction = predict(scorer.model, scorer.inputs, self.forward_chunk)
-                    self._scored_residual = prediction.to(self.targets.dtype) - self.targets
-            return self._scored_residual
-        if self._residual is None:
-            if self.stale is None:
-                self._residual = self._full_residual()
-            else:
-                self._residual = self.stale.take(self._full_residual)
-        return self._residual
+    def error_part(self, n: int, norm: str, exclude: torch.Tensor | None = None) -> torch.Tensor:
+        """Global indices of the n coordinates with the largest errors (``norm`` over channels
+        under the MSE, the loss value under another loss); ``exclude`` (N,) bool masks
+        coordinates already chosen."""
+        return self.source.error_part(self, n, norm, exclude)
 
-    def _full_residual(self) -> torch.Tensor:
-        with self.timer.measure("residual"):
-            return predict(self.model, self.coords, self.forward_chunk) - self.targets
-
-    def residual_at(self, rows: torch.Tensor, scorer: Scorer | None = None) -> torch.Tensor:
-        """(k, C) residual of the coordinates ``rows`` (k,) at the current weights, from a
-        no-grad forward over those rows only (the fast selection's candidates); ``scorer`` as
-        for ``residual``. Not for sharded fits: ``rows`` index this context's coordinates."""
-        model, inputs = (self.model, self.coords) if scorer is None else scorer[:2]
-        with self.timer.measure("residual"):
-            prediction = predict(model, inputs[rows], self.forward_chunk)
-            return prediction.to(self.targets.dtype) - self.targets[rows]
-
-    def kernel_residual(self, residual: torch.Tensor, scorer: Scorer | None = None) -> torch.Tensor:
-        """(N, C) NTK-weighted residual K r at the current weights (exact, chunked).
-
-        Args:
-            residual: (N, C) r, the vector K multiplies: the loss gradient
-                ``self.loss.gradient(f(x) - y)``, which for the MSE is f(x) - y itself.
-            scorer: the model and inputs whose J defines K instead of the fit's (the fast
-                selection's reduced-precision copy); K r is returned in the residual's dtype.
-                None: the exact product.
-        """
-        if scorer is not None:
-            with self.timer.measure("ntk"):
-                product = kernel_residual_product(
-                    scorer.model, scorer.inputs, residual.to(scorer.dtype), self.ntk_chunk_size
-                )
-                return product.to(residual.dtype)
-        with self.timer.measure("ntk"):
-            return kernel_residual_product(
-                self.model,
-                self.coords,
-                residual,
-                self.ntk_chunk_size,
-                reduce=None if self.shard is None else self.shard.all_reduce_sum,
-            )
+    def kernel_residual(self) -> torch.Tensor:
+        """(N, C) K g at the current weights: the NTK times the loss gradient with respect to
+        the output (for the MSE the residual itself)."""
+        return self.source.kernel_residual(self)
 
     def top_k(
         self, scores: torch.Tensor, k: int, exclude: torch.Tensor | None = None
@@ -173,24 +126,6 @@ class SelectionContext:
         if self.shard is None:
             return select.top_k(scores, k, exclude=exclude)
         return self.shard.top_k(scores, k, exclude=exclude)
-
-
-@dataclass
-class StepFeedback:
-    """What the training step tells a sampler that asked for it (``wants_feedback``).
-
-    Attributes:
-        indices: (k,) the coordinates trained on.
-        errors: (k, C) f(x) - y of the step's own forward, detached (before the update).
-        coord_grad: (k, D) gradient of the step's loss with respect to those coordinates, when
-            the sampler set ``wants_coord_grad``; else None.
-        loss: the fit's loss (``nint.losses``), for samplers that turn errors into loss values.
-    """
-
-    indices: torch.Tensor
-    errors: torch.Tensor
-    coord_grad: torch.Tensor | None = None
-    loss: Loss = MSE
 
 
 class Sampler:
@@ -228,9 +163,8 @@ class Sampler:
     needs_image: ClassVar[bool] = False
     #: True: the trainer calls ``loss_weights`` with the step's own errors
     reweights: ClassVar[bool] = False
-    #: True: the trainer calls ``observe`` after each training step (not a ClassVar: an
-    #: instance may turn it on, as INT's and NINT's fast selection does)
-    wants_feedback: bool = False
+    #: True: ``observe`` uses the training step's feedback (the trainer hands it every step)
+    wants_feedback: ClassVar[bool] = False
     #: True: that feedback includes the loss gradient with respect to the chosen coordinates
     wants_coord_grad: ClassVar[bool] = False
     #: False: a selection may hold fewer than k indices (duplicates merged, see Soft Mining)
@@ -297,7 +231,8 @@ class Sampler:
         """The strategy itself: (k,) int64 distinct indices in [0, N) to train on at ``step``.
 
         Called by ``select`` only when a new subset is due. Expensive inputs come from ``ctx``
-        (``residual()``, ``kernel_residual(r)``, ``top_k``); randomness from ``self.generator``.
+        (``error_part``, ``residual()``, ``kernel_residual()``, ``top_k``); randomness from
+        ``self.generator``.
         """
         raise NotImplementedError
 
@@ -314,6 +249,11 @@ class Sampler:
     def observe(self, feedback: StepFeedback) -> None:
         """Receive the training step's errors (and coordinate gradients), for ``wants_feedback``
         samplers such as Soft Mining, whose next positions follow the last step's gradients."""
+
+    def residual_source(self) -> ResidualSource | None:
+        """The residual source this strategy's own options ask for (INT's and NINT's
+        ``selection="fast"``); None: the fit's (exact, or ``residual_every``'s)."""
+        return None
 
     def notes(self) -> list[str]:
         """Lines for the run summary's notes: what this fit's selection did that a reader of the

@@ -8,7 +8,7 @@ import torch
 
 from ..errors import NintError
 from ..fast_selection import OPTIONS as FAST_OPTIONS
-from ..fast_selection import check_fast_options
+from ..fast_selection import FastResiduals, fast_source
 from .base import Option, Sampler, SelectionContext
 from .registry import register
 
@@ -58,22 +58,22 @@ class IntSampler(Sampler):
         if error_norm not in ("l1", "l2"):
             raise NintError(f"error norm must be 'l1' or 'l2', got {error_norm!r}")
         self.error_norm = error_norm
-        self.fast = check_fast_options(selection, candidates, refresh_every, precision)
-        if self.fast is not None:
-            self.shardable = False  # the candidates index one process's coordinates
+        self.selection = selection
+        #: the fast mode's residual source (None: exact), which the fit runs the selection with
+        self.fast: FastResiduals | None = fast_source(
+            selection, candidates, refresh_every, precision, norm=error_norm, strategy="int"
+        )
+        # the fast mode's candidates index one process's coordinates
+        self.shardable = self.fast is None
 
     def choose(self, step: int, k: int, ctx: SelectionContext) -> torch.Tensor:
-        if self.fast is None:
-            idx = ctx.top_k(ctx.loss.error_scores(ctx.residual(), self.error_norm), k)
-        else:
-            idx = self.fast.error_part(ctx, k, self.error_norm)
+        idx = ctx.error_part(k, self.error_norm)
         self.parts = {"error": idx}
         return idx
 
-    def notes(self) -> list[str]:
-        return [] if self.fast is None else [self.fast.note("int")]
+    def residual_source(self) -> FastResiduals | None:
+        return self.fast
 
     def config(self) -> dict[str, Any]:
-        config = {**super().config(), "error_norm": self.error_norm}
-        config["selection"] = "exact" if self.fast is None else "fast"
+        config = {**super().config(), "error_norm": self.error_norm, "selection": self.selection}
         return config | ({} if self.fast is None else self.fast.config())

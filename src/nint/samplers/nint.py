@@ -40,8 +40,6 @@ signal, charged to the clock like the others. The released code has no such sign
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import torch
@@ -49,10 +47,10 @@ import torch
 from .. import select
 from ..checks import NON_NEGATIVE, POSITIVE, UNIT, check_float
 from ..errors import NintError
-from ..fast_selection import FAST_NTK_CUTOFF, check_fast_options
+from ..fast_selection import FAST_NTK_CUTOFF, FastResiduals, fast_source
 from ..fast_selection import OPTIONS as FAST_OPTIONS
 from ..ntk import ntk_scores
-from .base import Option, Sampler, SelectionContext, StepFeedback
+from .base import Option, Sampler, SelectionContext
 from .registry import register
 
 VARIANTS = ("paper", "official")
@@ -147,12 +145,18 @@ class NintSampler(Sampler):
         super().__init__(n_points, **options)
         if variant not in VARIANTS:
             raise NintError(f"unknown NINT variant {variant!r}; choose from {', '.join(VARIANTS)}")
-        self.fast = check_fast_options(selection, candidates, refresh_every, precision)
-        if self.fast is not None:
-            if variant != "paper":
-                raise NintError("selection='fast' builds on the paper variant, not 'official'")
-            self.shardable = False  # the candidates index one process's coordinates
-            self.wants_feedback = True  # the uniform part's training errors patch the estimate
+        if selection == "fast" and variant != "paper":
+            raise NintError("selection='fast' builds on the paper variant, not 'official'")
+        error_norm = error_norm or ("l2" if variant == "paper" else "l1")
+        if error_norm not in ("l1", "l2"):
+            raise NintError(f"error norm must be 'l1' or 'l2', got {error_norm!r}")
+        self.selection = selection
+        #: the fast mode's residual source (None: exact), which the fit runs the selection with
+        self.fast: FastResiduals | None = fast_source(
+            selection, candidates, refresh_every, precision, norm=error_norm, strategy="nint"
+        )
+        # the fast mode's candidates index one process's coordinates
+        self.shardable = self.fast is None
         if ntk_cutoff is None:
             ntk_cutoff = 1e-3 if self.fast is None else FAST_NTK_CUTOFF
         # NaN would pass a plain comparison and silently empty the NTK part
@@ -160,9 +164,6 @@ class NintSampler(Sampler):
         check_float(alpha, "alpha (NTK refresh period)", POSITIVE)
         check_float(lam, "lambda (NTK decay)", NON_NEGATIVE)
         check_float(ntk_cutoff, "ntk_cutoff (NTK share cut-off)", UNIT)
-        error_norm = error_norm or ("l2" if variant == "paper" else "l1")
-        if error_norm not in ("l1", "l2"):
-            raise NintError(f"error norm must be 'l1' or 'l2', got {error_norm!r}")
         self.xi, self.alpha, self.lam = float(xi), float(alpha), float(lam)
         self.ntk_cutoff = float(ntk_cutoff)
         self.variant = variant
@@ -179,28 +180,13 @@ class NintSampler(Sampler):
         self.last_counts: tuple[int, int, int] = (0, 0, 0)
 
     def choose(self, step: int, k: int, ctx: SelectionContext) -> torch.Tensor:
-        fast = self.fast
-        if fast is None:
-            residual = ctx.residual()
-            if self.variant == "paper":
-
-                def kernel() -> torch.Tensor:
-                    # K multiplies the loss gradient: for the MSE the residual itself
-                    return ctx.kernel_residual(ctx.loss.gradient(residual))
-
-                ntk_idx, counts = self._paper_ntk_part(step, k, ctx, kernel)
-            else:
-                ntk_idx, counts = self._official_ntk_part(k, ctx, residual)
-        else:  # the paper variant, with the fast mode's passes (``nint.fast_selection``)
-            kernel = partial(fast.kernel_residual, ctx, self.error_norm)
-            ntk_idx, counts = self._paper_ntk_part(step, k, ctx, kernel)
+        if self.variant == "paper":
+            ntk_idx, counts = self._paper_ntk_part(step, k, ctx)
+        else:
+            ntk_idx, counts = self._official_ntk_part(k, ctx)
         _, n_err, n_rand = counts
         taken = select.mask_of(ntk_idx, self.n_points)
-        if fast is None:
-            scores = ctx.loss.error_scores(residual, self.error_norm)
-            err_idx = ctx.top_k(scores, n_err, exclude=taken)
-        else:
-            err_idx = fast.error_part(ctx, n_err, self.error_norm, exclude=taken)
+        err_idx = ctx.error_part(n_err, self.error_norm, exclude=taken)
         taken[err_idx] = True
         rand_idx = select.uniform(
             self.n_points, n_rand, self.generator, exclude=taken, device=ctx.coords.device
@@ -209,39 +195,26 @@ class NintSampler(Sampler):
         self.last_counts = (ntk_idx.numel(), err_idx.numel(), rand_idx.numel())
         return torch.cat([ntk_idx, err_idx, rand_idx])
 
-    def observe(self, feedback: StepFeedback) -> None:
-        """Fast mode: the uniform part's training errors patch the error estimate (the uniform
-        part is the last ``n_random`` rows of every selection)."""
-        n_rand = self.last_counts[2]
-        if self.fast is not None and n_rand:
-            rows = slice(feedback.indices.numel() - n_rand, None)
-            self.fast.observe(
-                feedback.indices[rows], feedback.errors[rows], self.error_norm, feedback.loss
-            )
-
-    def notes(self) -> list[str]:
-        return [] if self.fast is None else [self.fast.note("nint")]
+    def residual_source(self) -> FastResiduals | None:
+        return self.fast
 
     def _paper_ntk_part(
-        self, step: int, k: int, ctx: SelectionContext, kernel: Callable[[], torch.Tensor]
+        self, step: int, k: int, ctx: SelectionContext
     ) -> tuple[torch.Tensor, tuple[int, int, int]]:
-        """NTK indices and the three counts, paper variant (cached scores, re-ranked).
-
-        Args:
-            kernel: () -> (N, C) K r, called only when the scores are due for a refresh.
-        """
+        """NTK indices and the three counts, paper variant (cached scores, re-ranked; K r is
+        computed only when the scores are due for a refresh)."""
         share = paper_ntk_share(step, self.xi, self.alpha, self.lam)
         counts = paper_counts(k, share, self.xi, self.ntk_cutoff)
         if counts[0] == 0:
             return torch.empty(0, dtype=torch.long, device=ctx.coords.device), counts
         # fresh coordinates (3D shapes): cached scores belong to other points, so score anew
         if self._scores is None or ctx.fresh or step - self._scores_step >= self.alpha:
-            self._scores = ntk_scores(kernel())
+            self._scores = ntk_scores(ctx.kernel_residual())
             self._scores_step = step
         return ctx.top_k(self._scores, counts[0]), counts
 
     def _official_ntk_part(
-        self, k: int, ctx: SelectionContext, residual: torch.Tensor
+        self, k: int, ctx: SelectionContext
     ) -> tuple[torch.Tensor, tuple[int, int, int]]:
         """NTK indices and the three counts, as the released code (cached indices)."""
         fresh = None
@@ -249,7 +222,7 @@ class NintSampler(Sampler):
             self._share = official_ntk_share(self._counter, self.xi, self.alpha, self.lam)
         # on fresh coordinates the cached indices point at other points: score anew
         if (self._refresh or ctx.fresh) and self._share >= self.ntk_cutoff:
-            fresh = ntk_scores(ctx.kernel_residual(ctx.loss.gradient(residual)))
+            fresh = ntk_scores(ctx.kernel_residual())
         counts = official_counts(k, self._share, self.xi)
         if fresh is not None:
             ntk_idx = ctx.top_k(fresh, counts[0])
@@ -257,7 +230,7 @@ class NintSampler(Sampler):
         elif self._cached_ntk is not None:
             ntk_idx = self._cached_ntk[: counts[0]]
         else:
-            ntk_idx = residual.new_empty(0, dtype=torch.long)
+            ntk_idx = torch.empty(0, dtype=torch.long, device=ctx.coords.device)
         self._counter += 1
         self._refresh = self._counter % self.alpha == 0
         return ntk_idx, counts
@@ -271,6 +244,6 @@ class NintSampler(Sampler):
             "lambda": self.lam,
             "ntk_cutoff": self.ntk_cutoff,
             "error_norm": self.error_norm,
-            "selection": "exact" if self.fast is None else "fast",
+            "selection": self.selection,
             **({} if self.fast is None else self.fast.config()),
         }
