@@ -3,9 +3,10 @@
 The fast mode (``selection="fast"``, ``nint.fast_selection``) re-measures 3 n candidates for an
 error part of n and refreshes its error estimate with a full pass every 20 selections. On a
 2-core CPU an iteration of it costs about 1.4-1.7 x an iteration of Unif., and it needs about
-0.6-0.9 x Unif.'s iterations, so the two come out close on the clock (README, "NINT on a
-CPU"). This script fits, in one process and one after the other, the variants tried to break
-the tie, each for several seeds, and prints the mean seconds and iterations to 30 and 35 dB:
+0.6-0.9 x Unif.'s iterations, so the two come out close on the clock (docs/benchmarks.md,
+"NINT on a CPU"). This script fits, in one process and one after the other, the variants
+tried to break the tie, each for several seeds, and prints the mean seconds and iterations to
+30 and 35 dB:
 
 - NINT (exact) and NINT (fast), the library's two modes;
 - candidates 5: a larger pool (more of the exact error part, a dearer pass);
@@ -104,9 +105,10 @@ def with_fast(sampler: NintSampler, kind: type[FastResiduals]) -> NintSampler:
     return sampler
 
 
-def entries(n_points: int, seed: int) -> list[Entry]:
-    """The rows of one seed (variant samplers are built per fit)."""
-    fast = {"selection": "fast"}
+def entries(n_points: int, seed: int, precision: str = "auto") -> list[Entry]:
+    """The rows of one seed (variant samplers are built per fit); ``precision`` of the fast
+    passes."""
+    fast = {"selection": "fast", "precision": precision}
     return [
         Entry("uniform"),
         Entry("soft"),
@@ -143,7 +145,11 @@ def image_rows(args, path: Path) -> list[list[object]]:
     signal = load_image(path, crop=args.crop)
     runs: dict[str, list] = {}
     for seed in args.seeds:
-        fits = [e for e in entries(signal.n_points, seed) if not args.only or e.label in args.only]
+        fits = [
+            e
+            for e in entries(signal.n_points, seed, args.precision)
+            if not args.only or e.label in args.only
+        ]
         comparison = compare(
             signal, fits, None, seed=seed, seconds=args.cap,
             eval_every=args.eval_every, stop_at={"psnr": 35.0}, progress=False,
@@ -170,7 +176,7 @@ def image_rows(args, path: Path) -> list[list[object]]:
 
 def audio_rows(args) -> tuple[list[str], list[list[object]]]:
     """Unif., NINT (fast) and its refresh variant on the audio clip (2 s) at the budgets."""
-    fast = {"selection": "fast"}
+    fast = {"selection": "fast", "precision": args.precision}
     fits = [
         Entry("uniform"),
         Entry("nint", fast, label="NINT (fast)"),
@@ -210,12 +216,18 @@ def main() -> None:
     )
     ap.add_argument("--clip", type=Path, default=CLIP)
     ap.add_argument(
+        "--precision",
+        choices=("auto", "float32", "bfloat16"),
+        default="auto",
+        help="precision of the fast passes (bfloat16 is emulated, and slow, without avx512_bf16)",
+    )
+    ap.add_argument(
         "--audio-budgets", type=lambda s: tuple(map(float, s.split(","))), default=(30.0, 100.0)
     )
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     print(one_line(environment("cpu")), flush=True)
-    precision = str(resolve_precision("auto", torch.device("cpu"))).removeprefix("torch.")
+    precision = str(resolve_precision(args.precision, torch.device("cpu"))).removeprefix("torch.")
     if args.audio:
         header, rows = audio_rows(args)
         publish(

@@ -432,7 +432,11 @@ def build_parser() -> argparse.ArgumentParser:
     from .samplers import SAMPLERS  # here: imports torch
     from .signals import MODALITIES
 
-    parser = _Parser(prog="nint", description="NTK-guided sampling for fast INR training.")
+    parser = _Parser(
+        prog="nint",
+        description="NINT (NTK-guided coordinate selection) and its baselines for training "
+        "implicit neural representations, with honest timing.",
+    )
     parser.add_argument("--version", action="version", version=f"nint {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
