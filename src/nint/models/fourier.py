@@ -80,6 +80,7 @@ class FourierFeatures(Backbone):
         params = (2 * fourier_features + 1) * width + (depth - 1) * (width + 1) * width
         check_memory(16 * params, f"a Fourier-feature MLP of width {width}")
         self.register_buffer("b", torch.randn(fourier_features, in_features) * fourier_sigma)
+        self.b: torch.Tensor
         self.mlp = relu_mlp(2 * fourier_features, width, depth, out_features)
         self.hparams = {
             "in_features": in_features, "out_features": out_features, "width": width,

@@ -113,5 +113,6 @@ class Wire(Backbone):
         z = self.first(coords)
         u, v = gabor(z, torch.zeros_like(z), self.omega_0, self.scale)
         for layer in self.hidden:
-            u, v = gabor(*layer(u, v), self.omega_0, self.scale)
+            re, im = layer(u, v)
+            u, v = gabor(re, im, self.omega_0, self.scale)
         return self.out(u, v)[0]  # the real part
