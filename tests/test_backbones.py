@@ -304,7 +304,7 @@ def test_cli_fits_and_replays_a_wire(png, tmp_path, capsys):
     assert main([*argv, "--iterations", "2", "--quiet", "--out", str(out)]) == 0
     config = json.loads((out / "config.json").read_text())
     assert config["model"]["name"] == "wire" and config["model"]["wire_scale"] == 5
-    assert config["replay"]["model"] == "wire" and config["lr"] == 5e-3
+    assert config["replay"]["model"] == "wire" and config["lr"] == 1e-3
     again = tmp_path / "again"
     assert main(["fit", "--config", str(out / "config.json"), "--out", str(again)]) == 0
     first, second = load_run(out)[0], load_run(again)[0]
