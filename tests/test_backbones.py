@@ -3,6 +3,8 @@ Jacobian, under every strategy, through a checkpoint and a render, from the comm
 
 import json
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -320,3 +322,19 @@ def test_cli_refuses_a_foreign_model_option_in_one_line(png, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err == "nint: error: --wire-scale does not apply to --model gauss"
     assert not (tmp_path / "r").exists()
+
+
+def test_the_docs_backbone_example_runs_as_written(image):
+    doc = Path(__file__).resolve().parents[1] / "docs" / "models.md"
+    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(), flags=re.S)
+    example = next(b for b in blocks if "class Sinc" in b)
+    try:
+        exec(compile(example, str(doc), "exec"), {})
+        result = fit(image, "nint", model="sinc", sinc_scale=3.0, width=8, iterations=3)
+        assert result.config["model"] == {
+            "name": "sinc", "class": "Sinc", "in_features": 2, "out_features": 3, "width": 8,
+            "sinc_scale": 3.0,
+        }  # fmt: skip
+        assert result.config["lr"] == 1e-3
+    finally:
+        BACKBONES.pop("sinc", None)
