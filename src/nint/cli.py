@@ -258,11 +258,14 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
         g = p.add_argument_group(f"{cls.display_name} (--model {name})")
         for option in fresh:
             added.add(option.name)
-            defaults = {b: option_defaults(BACKBONES[b])[option.name] for b in owners(option.name)}
-            shown = ", ".join(f"{b} {'-' if d is None else f'{d:g}'}" for b, d in defaults.items())
-            if len(defaults) == 1:
-                shown = shown.split(" ", 1)[1]
-            _add_option(g, replace(option, name=_model_dest(option)), f"{option.help} ({shown})")
+            help = option.help
+            if "default" not in help:  # else the help itself says what the default is
+                defaults = {
+                    b: option_defaults(BACKBONES[b])[option.name] for b in owners(option.name)
+                }
+                shown = ", ".join(f"{b} {d:g}" for b, d in defaults.items())
+                help += f" ({shown.split(' ', 1)[1] if len(defaults) == 1 else shown})"
+            _add_option(g, replace(option, name=_model_dest(option)), help)
 
 
 def model_kwargs(args: argparse.Namespace, model: str) -> dict[str, Any]:
@@ -469,10 +472,14 @@ def cmd_models(args: argparse.Namespace) -> int:
     from .models.registry import BACKBONES, option_defaults  # here: imports torch
 
     for name, cls in BACKBONES.items():
-        doc = (cls.__doc__ or "").strip().splitlines()[0]
+        doc = (cls.__doc__ or "").strip().splitlines()[0].replace("``", "")
+        doc = doc.removeprefix(f"{cls.display_name}: ")
         defaults = option_defaults(cls)
+        # None, and first_omega_0 (filled in from the signal), have no fixed default to show
         flags = ", ".join(
-            f"{o.cli_flag} {'-' if defaults[o.name] is None else defaults[o.name]}"
+            o.cli_flag
+            if defaults[o.name] is None or o.name == "first_omega_0"
+            else f"{o.cli_flag} {defaults[o.name]:g}"
             for o in cls.options
         )
         print(f"{name:10s} {cls.display_name}: {doc}")

@@ -26,7 +26,7 @@ from .siren import DEPTH, FIRST_OMEGA_0, OMEGA_0, WIDTH
 
 FIRST_BIAS_SCALE = Option(
     "first_bias_scale",
-    "FINER: first-layer bias drawn from U(-k, k) (default: PyTorch's U(-1/sqrt(n), 1/sqrt(n)))",
+    "FINER: first-layer bias drawn from U(-k, k) (default: PyTorch's init)",
     allowed=POSITIVE,
 )
 

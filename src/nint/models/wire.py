@@ -72,8 +72,9 @@ class ComplexLinear(nn.Module):
 
 
 class Wire(Backbone):
-    """WIRE: a real first Gabor layer, ``depth - 1`` complex Gabor layers of ``width`` units,
-    and the real part of a complex linear output layer.
+    """WIRE: a real Gabor layer, complex Gabor layers, the real part of a complex output layer.
+
+    ``depth`` Gabor layers of ``width`` units: the first real, the others complex.
 
     Args:
         in_features, out_features: D and C.
