@@ -147,7 +147,42 @@ MISUSES = [
     (
         "model-with-siren-settings",
         lambda s: fit(s, "uniform", iterations=1, model=nn.Linear(2, 3), width=8),
-        "width describes the default SIREN and would be ignored with model=",
+        "width describes the backbone nint builds and would be ignored with a model of your own",
+    ),
+    (
+        "model-name-with-module-settings",
+        lambda s: fit(
+            s,
+            "uniform",
+            settings=FitSettings(iterations=1, model="wire"),
+            model=nn.Linear(2, 3),
+        ),
+        "model describes the backbone nint builds and would be ignored",
+    ),
+    (
+        "unknown-backbone",
+        lambda s: fit(s, "uniform", iterations=1, model="sirne"),
+        "unknown model 'sirne'; choose from siren, finer, wire",
+    ),
+    (
+        "option-of-another-backbone",
+        lambda s: fit(s, "uniform", iterations=1, wire_scale=5.0),
+        "model 'siren' does not take 'wire_scale' (it is an option of 'wire')",
+    ),
+    (
+        "backbone-option-out-of-range",
+        lambda s: fit(s, "uniform", iterations=1, model="gauss", gauss_scale=-1.0),
+        "gauss_scale must be a finite number",
+    ),
+    (
+        "compile-another-backbone",
+        lambda s: fit(s, "uniform", iterations=1, model="finer", compile=True),
+        "compile=True compiles a SIREN; model 'finer' is not one",
+    ),
+    (
+        "model-name-twice",
+        lambda s: fit(s, "uniform", model="wire", settings=FitSettings(iterations=1)),
+        "give model in settings or as options, not both",
     ),
     (
         "callback-not-callable",

@@ -3,8 +3,9 @@
 Every run folder holds ``weights.safetensors``: the model's ``state_dict`` as safetensors, a
 format that holds tensors and nothing else, so loading one never runs code (a pickle, such as
 ``torch.save``'s, can). ``config.json``'s ``"model"`` entry says how to rebuild the model: for
-nint's SIREN, its class and hyperparameters. A model of the user's own is recorded by class
-name only; its weights are saved all the same and load into a model the user builds.
+a registered backbone its declared config (``nint.models.model_config``: registry name, sizes
+and options). A model of the user's own is recorded by class name only, with the reason it
+cannot be rebuilt; its weights are saved all the same and load into a model the user builds.
 """
 
 from __future__ import annotations
@@ -52,21 +53,33 @@ def load_weights(path: Path) -> dict[str, torch.Tensor]:
 
 
 def build_model(config: dict[str, Any]) -> nn.Module:
-    """The untrained model a run's ``config["model"]`` describes (nint's SIREN); NintError for
-    a model nint cannot rebuild (a user's own class)."""
-    from .models import Siren
+    """The untrained model a run's ``config["model"]`` describes (a registered backbone, built
+    with the run's seed); NintError, in one line, for a model nint cannot rebuild (a user's
+    own class, or a backbone that is not registered in this process)."""
+    from .models.registry import BACKBONES
+    from .models.registry import build_model as build_backbone
 
     described = dict(config.get("model") or {})
     kind = described.pop("class", None)
-    if kind != "Siren":
+    # run folders written before the registry recorded nint's SIREN by its class alone
+    name = described.pop("name", "siren" if kind == "Siren" else None)
+    if name is None:
         raise NintError(
-            f"the run was fitted with a model of the user's own ({kind}): build it, then load "
-            f"{WEIGHTS} into it with safetensors.torch.load_file and load_state_dict"
+            f"the run was fitted with a model of the user's own ({kind}), which config.json "
+            f"records by class name only: build it, then load {WEIGHTS} into it with "
+            f"safetensors.torch.load_file and load_state_dict"
         )
+    if name not in BACKBONES:
+        raise NintError(
+            f"the run was fitted with the backbone {name!r}, which is not registered here "
+            f"(import the module that registers it first); registered: {', '.join(BACKBONES)}"
+        )
+    described.pop("rebuild_refused", None)
     try:
-        return Siren(**described)
-    except TypeError as exc:
-        raise NintError(f"config.json describes a SIREN nint cannot build ({exc})") from None
+        sizes = described.pop("in_features"), described.pop("out_features")
+        return build_backbone(name, *sizes, seed=config.get("seed", 0), **described)
+    except (KeyError, TypeError) as exc:
+        raise NintError(f"config.json describes a {name} nint cannot build ({exc})") from None
 
 
 def load_run(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:

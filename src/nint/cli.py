@@ -1,4 +1,5 @@
-"""The ``nint`` command: ``nint fit``, ``nint demo``, ``nint bench``, ``nint strategies``.
+"""The ``nint`` command: ``nint fit``, ``nint demo``, ``nint bench``, ``nint strategies``,
+``nint models``, ``nint render``.
 
 Every error a user can cause ends in one line on stderr (``nint: error: ...``) and exit status 2,
 before any run folder is created. A run folder that cannot be written after training ends in one
@@ -18,11 +19,12 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
 
 from . import __version__
-from .checks import FLOAT32_POSITIVE, NON_NEGATIVE, POSITIVE, Range, check_device, check_seed
+from .checks import NON_NEGATIVE, POSITIVE, Range, check_device, check_seed
 from .errors import NintError
 from .options import Option
 from .replay import NOT_REPLAYED, check_keys, read_config, value_text
@@ -86,7 +88,6 @@ _device = _checked(check_device)
 # parser types of the float options (each refuses NaN and inf)
 _POSITIVE = _number(POSITIVE)
 _NON_NEGATIVE = _number(NON_NEGATIVE)
-_OMEGA = _number(FLOAT32_POSITIVE)  # omega_0 multiplies float32 activations
 #: the chunk options, whose None (all at once) is spelt 0 on the command line
 CHUNK_DESTS = ("forward_chunk", "train_chunk", "ntk_chunk_size", "eval_chunk")
 
@@ -103,16 +104,18 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
         help="evaluate at these iterations, e.g. 500,1000,2000 (meshes default to "
         "500,1000,2000,5000,10000)",
     )
-    g = p.add_argument_group("model and optimiser")
-    g.add_argument("--width", type=int, default=256, help="SIREN width (256)")
-    g.add_argument("--depth", type=int, default=5, help="number of sine layers (5)")
-    g.add_argument("--omega0", type=_OMEGA, default=30.0, help="hidden-layer omega_0 (30)")
+    from .models.registry import BACKBONES  # here: imports torch
+
+    g = p.add_argument_group("model and optimiser (the model's own options: below)")
     g.add_argument(
-        "--first-omega0",
-        type=_OMEGA,
-        help="first-layer omega_0 (default: the signal's, 30 for images)",
+        "--model",
+        default="siren",
+        help=f"the backbone: one of {', '.join(BACKBONES)} (siren; `nint models` lists them)",
     )
-    g.add_argument("--lr", type=_POSITIVE, default=1e-4, help="Adam learning rate (1e-4)")
+    rates = ", ".join(f"{name} {cls.default_lr:g}" for name, cls in BACKBONES.items())
+    g.add_argument(
+        "--lr", type=_POSITIVE, help=f"Adam learning rate (default: the backbone's: {rates})"
+    )
     g.add_argument(
         "--loss",
         choices=("mse", "l1", "huber"),
@@ -236,6 +239,53 @@ def sampler_kwargs(args: argparse.Namespace, strategy: str) -> dict[str, Any]:
     return given
 
 
+def _model_dest(option: Option) -> str:
+    """The command line's dest (and ``--config`` key) of a backbone option: its flag's name, so
+    that ``--omega0`` keeps the key ``omega0`` it had before backbones were registered."""
+    return option.cli_flag[2:].replace("-", "_")
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    """One flag per declared backbone option, grouped by the backbone that declares it first;
+    an option several backbones take lists each one's default."""
+    from .models.registry import BACKBONES, option_defaults, owners  # here: imports torch
+
+    added: set[str] = set()
+    for name, cls in BACKBONES.items():
+        fresh = [o for o in cls.options if o.name not in added]
+        if not fresh:
+            continue
+        g = p.add_argument_group(f"{cls.display_name} (--model {name})")
+        for option in fresh:
+            added.add(option.name)
+            help = option.help
+            if "default" not in help:  # else the help itself says what the default is
+                defaults = {
+                    b: option_defaults(BACKBONES[b])[option.name] for b in owners(option.name)
+                }
+                shown = ", ".join(f"{b} {d:g}" for b, d in defaults.items())
+                help += f" ({shown.split(' ', 1)[1] if len(defaults) == 1 else shown})"
+            _add_option(g, replace(option, name=_model_dest(option)), help)
+
+
+def model_kwargs(args: argparse.Namespace, model: str) -> dict[str, Any]:
+    """The backbone options given on the command line; one that ``model`` lacks is an error."""
+    from .models.registry import BACKBONES, check_backbone  # here: imports torch
+
+    check_backbone(model)
+    accepted = {o.name for o in BACKBONES[model].options}
+    given: dict[str, Any] = {}
+    for cls in BACKBONES.values():
+        for option in cls.options:
+            value = getattr(args, _model_dest(option), None)
+            if value is None or option.name in given:
+                continue
+            if option.name not in accepted:
+                raise NintError(f"{option.cli_flag} does not apply to --model {model}")
+            given[option.name] = value
+    return given
+
+
 def _fit_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     iterations = args.iterations
     if iterations is None and args.seconds is None:
@@ -251,10 +301,6 @@ def _fit_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "huber_delta": args.huber_delta,
         "seed": args.seed,
         "device": args.device,
-        "width": args.width,
-        "depth": args.depth,
-        "omega_0": args.omega0,
-        "first_omega_0": args.first_omega0,
         "forward_chunk": args.forward_chunk,
         "train_chunk": args.train_chunk,
         "ntk_chunk_size": args.ntk_chunk_size,
@@ -294,6 +340,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         raise NintError('give the file to fit (or "input" in the --config file)')
     check_strategy(args.strategy)
     options = sampler_kwargs(args, args.strategy)
+    model_options = model_kwargs(args, args.model)
     kwargs = _fit_kwargs(args)
     check_budget(kwargs["iterations"], kwargs["seconds"])
     make_loss(kwargs["loss"], kwargs["huber_delta"])  # --huber-delta without huber: refused here
@@ -320,7 +367,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
             args.strategy,
             progress=not args.quiet,
             callback=chain(lines, times),
+            model=args.model,
             **kwargs,
+            **model_options,
             **options,
         )
     finally:
@@ -419,6 +468,25 @@ def cmd_strategies(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_models(args: argparse.Namespace) -> int:
+    from .models.registry import BACKBONES, option_defaults  # here: imports torch
+
+    for name, cls in BACKBONES.items():
+        doc = (cls.__doc__ or "").strip().splitlines()[0].replace("``", "")
+        doc = doc.removeprefix(f"{cls.display_name}: ")
+        defaults = option_defaults(cls)
+        # None, and first_omega_0 (filled in from the signal), have no fixed default to show
+        flags = ", ".join(
+            o.cli_flag
+            if defaults[o.name] is None or o.name == "first_omega_0"
+            else f"{o.cli_flag} {defaults[o.name]:g}"
+            for o in cls.options
+        )
+        print(f"{name:10s} {cls.display_name}: {doc}")
+        print(f"{'':10s} default lr {cls.default_lr:g}; options: {flags or 'none'}")
+    return 0
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     from .render import render_run  # here: imports torch
 
@@ -475,6 +543,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_sampler_options(p)
     _add_training_options(p)
+    _add_model_options(p)
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("demo", help="every strategy on a bundled photo, side by side")
@@ -539,6 +608,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("strategies", help="list the registered strategies and their options")
     p.set_defaults(func=cmd_strategies)
+
+    p = sub.add_parser("models", help="list the registered backbones (--model) and their options")
+    p.set_defaults(func=cmd_models)
 
     p = sub.add_parser(
         "render", help="render a run folder's fitted model anew, at another resolution"

@@ -21,14 +21,13 @@ import torch
 from torch import nn
 
 from .errors import NintError
+from .models import adam_options
 from .samplers import SAMPLERS, Sampler, check_strategy, keyword_options
 from .settings import FitSettings
 from .signals import Signal
 
 #: the keyword arguments of ``fit`` itself, besides the settings and the strategy's options
 FIT_ARGUMENTS = ("signal", "strategy", "model", "settings", "callback", "optimizer")
-#: the settings that describe the default SIREN, which a caller's own ``model`` replaces
-SIREN_SETTINGS = ("width", "depth", "omega_0", "first_omega_0")
 #: a callback at each evaluation: the history row (a copy) in, True to stop the fit
 Callback = Callable[[dict[str, Any]], Any]
 #: builds the optimizer from the model (its ``parameters()``, or parameter groups of it)
@@ -75,7 +74,10 @@ def check_option_names(strategy: str | Sampler, options: Iterable[str]) -> None:
     """NintError naming every keyword option of ``fit`` that is neither a ``FitSettings`` field
     nor an option of ``strategy``, with the closest known name; and, for a sampler instance,
     every strategy option (the instance was built with its own, so they would be ignored)."""
-    settings = [f.name for f in fields(FitSettings)]
+    from .models.registry import model_option_names
+
+    # a backbone's options are settings here; FitSettings refuses those of another backbone
+    settings = [f.name for f in fields(FitSettings)] + list(model_option_names())
     every_strategy_option = {name for cls in SAMPLERS.values() for name in keyword_options(cls)}
     if isinstance(strategy, Sampler):
         own = keyword_options(type(strategy))
@@ -124,18 +126,37 @@ def given(settings: FitSettings, options: dict[str, Any], names: Iterable[str]) 
     return [n for n in names if n in options or getattr(settings, n) != defaults[n]]
 
 
-def check_model_argument(model: object, siren_settings: list[str]) -> None:
-    """NintError unless ``model`` is None or a module; or when settings of the default SIREN
-    (``siren_settings``, those the caller set) come with a model of the caller's own."""
-    if model is None:
-        return
+def split_model(model: object) -> tuple[nn.Module | None, str | None]:
+    """``fit``'s ``model`` argument as (a module of the caller's, a backbone's name): NintError
+    unless it is None, a module or a string (the name is checked by ``FitSettings``)."""
+    if model is None or isinstance(model, str):
+        return None, model
     if not isinstance(model, nn.Module):
-        raise NintError(f"model must be a torch.nn.Module instance, got {_describe(model)}")
-    if siren_settings:
         raise NintError(
-            f"{', '.join(siren_settings)} describe{'s' if len(siren_settings) == 1 else ''} the "
-            f"default SIREN and would be ignored with model=; build your model with "
-            f"{'it' if len(siren_settings) == 1 else 'them'} instead"
+            f"model must be a torch.nn.Module instance, got {_describe(model)}; or name a "
+            f"registered backbone (nint.models.BACKBONES)"
+        )
+    return model, None
+
+
+def model_settings_given(settings: FitSettings) -> list[str]:
+    """The settings that describe the backbone ``fit`` would build: the backbone's options the
+    caller gave, and ``model`` when it is not the default."""
+    from .models.registry import DEFAULT_BACKBONE
+
+    named = ["model"] if settings.model != DEFAULT_BACKBONE else []
+    return named + list(settings.model_options or {})
+
+
+def check_model_argument(model: nn.Module | None, model_settings: list[str]) -> None:
+    """NintError when settings of the backbone nint would build (``model_settings``, those the
+    caller set) come with a model of the caller's own."""
+    if model is not None and model_settings:
+        one = len(model_settings) == 1
+        raise NintError(
+            f"{', '.join(model_settings)} describe{'s' if one else ''} the backbone nint builds "
+            f"and would be ignored with a model of your own (model=); build your model with "
+            f"{'it' if one else 'them'} instead"
         )
 
 
@@ -180,12 +201,14 @@ def check_optimizer_argument(optimizer: object, lr_given: bool) -> None:
 
 
 def build_optimizer(
-    factory: OptimizerFactory | None, model: nn.Module, lr: float
+    factory: OptimizerFactory | None, model: nn.Module, lr: float | None
 ) -> torch.optim.Optimizer:
-    """The fit's optimizer: Adam(lr) over all parameters (the default), or ``factory(model)``,
-    checked to be an optimizer of (some of) the model's parameters and nothing else."""
+    """The fit's optimizer: Adam(lr) over all parameters (the default; with the Adam options a
+    backbone declares, ``nint.models.adam_options``), or ``factory(model)``, checked to be an
+    optimizer of (some of) the model's parameters and nothing else."""
     if factory is None:
-        return torch.optim.Adam(model.parameters(), lr=lr)
+        assert lr is not None  # FitSettings.for_signal fills in the backbone's default
+        return torch.optim.Adam(model.parameters(), lr=lr, **adam_options(model))
     name = callable_name(factory)
     try:
         optimizer = factory(model)

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from .checks import (
-    FLOAT32_POSITIVE,
     POSITIVE,
     check_bool,
     check_device,
@@ -50,7 +49,8 @@ class FitSettings:
             ``default_eval_at`` (meshes: 500, 1k, 2k, 5k, 10k) or else every 10 iterations.
             Iteration 0 (before training) and the last iteration are always evaluated. The
             metrics at the ``eval_at`` iterations reached are also in ``summary["at_iterations"]``.
-        lr: Adam learning rate (1e-4, constant).
+        lr: Adam learning rate, constant; None (default): the backbone's ``default_lr``
+            (the SIREN's 1e-4; ``nint.models.BACKBONES``), filled in by ``for_signal``.
         loss: the training loss per coordinate and channel, "mse" (default, the paper's), "l1"
             or "huber" (``nint.losses``); the loss is its mean over the chosen coordinates and
             channels. NINT's K r multiplies its gradient with respect to the prediction, and the
@@ -59,8 +59,11 @@ class FitSettings:
         seed: seeds the default model's initialisation, the sampler's generator and (plus
             ``DATA_SEED_OFFSET``) the draws of signals with fresh training points.
         device: "cpu", "cuda", "cuda:N" or None/"auto" (CUDA when available).
-        width, depth, omega_0, first_omega_0: the default SIREN (depth x width); first_omega_0
-            None takes the signal's default (30 for images).
+        model: the registered backbone the fit builds (``nint.models.BACKBONES``; "siren").
+        model_options: that backbone's options (``width``, ``depth``, ``omega_0``, ...; those
+            left out take its defaults); ``fit(signal, model="finer", width=64)`` fills it from
+            keyword options. A backbone taking ``first_omega_0`` gets the signal's default (30
+            for images) unless it is given. Options of another backbone are refused.
         forward_chunk, train_chunk, ntk_chunk_size, eval_chunk: coordinates per chunk of the
             no-grad residual pass, the training step (gradient accumulation), the NTK product and
             evaluation; None: all at once; "auto": 8192 (NTK 4096) on a CPU, where it keeps
@@ -91,13 +94,11 @@ class FitSettings:
     eval_every: int | None = None
     eval_every_seconds: float | None = None
     eval_at: tuple[int, ...] | None = None
-    lr: float = 1e-4
+    lr: float | None = None
     seed: int = 0
     device: str | torch.device | None = None
-    width: int = 256
-    depth: int = 5
-    omega_0: float = 30.0
-    first_omega_0: float | None = None
+    model: str = "siren"
+    model_options: dict[str, Any] | None = None
     forward_chunk: int | None | str = "auto"
     train_chunk: int | None | str = "auto"
     ntk_chunk_size: int | None | str = "auto"
@@ -114,11 +115,8 @@ class FitSettings:
         check_budget(self.iterations, self.seconds)
         # each count is checked to be a real int (not 2.5, not True) and stored as a plain int,
         # so that a NumPy integer reaches config.json as a JSON number
-        # (the SIREN checks its own width and depth are >= 1, where it is built)
         counts = {
             "eval_every": ("the evaluation cadence in iterations", 1),
-            "width": ("width", None),
-            "depth": ("depth", None),
             "residual_every": ("residual_every", 1),
         }
         for key, (name, minimum) in counts.items():
@@ -129,13 +127,18 @@ class FitSettings:
         if self.eval_every_seconds is not None:
             check_float(self.eval_every_seconds, "the evaluation cadence in seconds", POSITIVE)
         object.__setattr__(self, "eval_at", check_eval_at(self.eval_at))
-        check_float(self.lr, "the learning rate", POSITIVE)
+        if self.lr is not None:
+            check_float(self.lr, "the learning rate", POSITIVE)
         self.loss_function()  # NintError for an unknown loss or a delta that does not apply
         object.__setattr__(self, "seed", check_seed(self.seed))
-        # the SIREN's own check, made here too so that a bad value stops before anything is built
-        check_float(self.omega_0, "omega_0", FLOAT32_POSITIVE)
-        if self.first_omega_0 is not None:
-            check_float(self.first_omega_0, "first_omega_0", FLOAT32_POSITIVE)
+        # the backbone's name and options, checked here so that a bad one stops before
+        # anything is built (imported here: the registry imports this module's class)
+        from .models.registry import check_model_options
+
+        options = check_model_options(self.model, dict(self.model_options or {}))
+        object.__setattr__(self, "model_options", options)
+        if self.compile and self.model != "siren":
+            raise NintError(f"compile=True compiles a SIREN; model {self.model!r} is not one")
         for key in CHUNK_KEYS:
             check_chunk(key, getattr(self, key))
         for key in ("progress", "compile"):
@@ -144,22 +147,43 @@ class FitSettings:
             check_bool(self.distributed, "distributed")
 
     @classmethod
-    def split(cls, options: dict[str, Any]) -> tuple[FitSettings, dict[str, Any]]:
-        """``options`` as (settings, the rest): the rest are the strategy's own options."""
+    def split(
+        cls, options: dict[str, Any], model: str | None = None
+    ) -> tuple[FitSettings, dict[str, Any]]:
+        """``options`` as (settings, the rest): settings fields, and the options any registered
+        backbone declares as ``model_options`` of the backbone ``model`` (None: "siren"); the
+        rest are the strategy's own options."""
+        from .models.registry import model_option_names
+
         names = {f.name for f in fields(cls)}
-        settings = cls(**{k: v for k, v in options.items() if k in names})
-        return settings, {k: v for k, v in options.items() if k not in names}
+        backbone = model_option_names()
+        chosen = {k: v for k, v in options.items() if k in names}
+        if model is not None:
+            chosen["model"] = model
+        given = {k: v for k, v in options.items() if k in backbone}
+        if given:
+            chosen["model_options"] = given
+        rest = {k: v for k, v in options.items() if k not in names and k not in backbone}
+        return cls(**chosen), rest
 
     def for_signal(self, signal: Signal) -> FitSettings:
-        """These settings with the signal's defaults filled in (evaluation cadence, omega_0)."""
+        """These settings with the signal's and the backbone's defaults filled in: evaluation
+        cadence, first_omega_0 (for a backbone that takes it), the learning rate."""
         changes: dict[str, Any] = {}
         if self.eval_every is None and self.eval_every_seconds is None and self.eval_at is None:
             if signal.default_eval_at:
                 changes["eval_at"] = tuple(signal.default_eval_at)
             else:
                 changes["eval_every"] = DEFAULT_EVAL_EVERY
-        if self.first_omega_0 is None:
-            changes["first_omega_0"] = signal.default_first_omega_0
+        from .models.registry import BACKBONES, option_defaults
+
+        cls = BACKBONES[self.model]
+        options = dict(self.model_options or {})
+        if "first_omega_0" in option_defaults(cls) and "first_omega_0" not in options:
+            options["first_omega_0"] = signal.default_first_omega_0
+            changes["model_options"] = options
+        if self.lr is None:
+            changes["lr"] = cls.default_lr
         return replace(self, **changes)
 
     def loss_function(self) -> Loss:

@@ -27,7 +27,6 @@ from .cadence import Budget, EvalCadence
 from .distributed import SingleProcess, communicator
 from .errors import NintError
 from .fit_checks import (
-    SIREN_SETTINGS,
     Callback,
     OptimizerFactory,
     build_optimizer,
@@ -39,11 +38,14 @@ from .fit_checks import (
     check_signal,
     check_strategy_value,
     given,
+    model_settings_given,
     optimizer_config,
     probe_model,
+    split_model,
 )
 from .losses import MSE, Loss
-from .models import Siren
+from .models import model_config
+from .models.registry import build_model, model_option_names
 from .replay import python_only
 from .result import PARTS, FitResult, summarise
 from .samplers import SAMPLERS, Sampler, make_sampler
@@ -206,7 +208,7 @@ def fit(
     signal: Signal,
     strategy: str | Sampler = "nint",
     *,
-    model: nn.Module | None = None,
+    model: nn.Module | str | None = None,
     settings: FitSettings | None = None,
     callback: Callback | None = None,
     optimizer: OptimizerFactory | None = None,
@@ -219,8 +221,9 @@ def fit(
     Args:
         signal: the signal (``nint.load_image`` ...).
         strategy: a registered name (``nint strategies`` lists them) or a sampler.
-        model: the network; default a SIREN (settings ``depth``, ``width``, ``omega_0``,
-            ``first_omega_0``) seeded by ``seed``.
+        model: the network: a registered backbone's name (``nint.models.BACKBONES``; default
+            "siren"), built with its options given as keyword options (``width``, ``depth``,
+            ``omega_0``, ``wire_scale``, ...) and seeded by ``seed``; or a module of your own.
         settings: a ``FitSettings``; or give its fields as keyword options.
         callback: ``callback(row)`` is called with a copy of each history row (a dict:
             iteration, train_seconds, loss, the metrics, ...) once it is recorded, on rank 0,
@@ -259,14 +262,16 @@ def fit(
             f"its fields as keyword options"
         )
     check_option_names(strategy, options)
+    model, backbone = split_model(model)
     if settings is None:
-        settings, sampler_options = FitSettings.split(options)
+        settings, sampler_options = FitSettings.split(options, backbone)
     else:
-        both = sorted(set(options) & {f.name for f in fields(FitSettings)})
+        names = {f.name for f in fields(FitSettings)} | set(model_option_names())
+        both = sorted(set(options) & names) + (["model"] if backbone is not None else [])
         if both:
             raise NintError(f"give {', '.join(both)} in settings or as options, not both")
         sampler_options = options
-    check_model_argument(model, given(settings, options, SIREN_SETTINGS))
+    check_model_argument(model, model_settings_given(settings))
     check_callback(callback)
     check_optimizer_argument(optimizer, bool(given(settings, options, ["lr"])))
     run = _prepare(
@@ -335,7 +340,7 @@ def _diverged(run: _Run, step: int, loss: float) -> NintError:
     rec = run.recorder
     # rank 0 scored the untrained model at iteration 0; other ranks hold no prediction
     if len(rec.history) == 1 and not bool(torch.isfinite(rec.prediction).all()):
-        hparams = getattr(run.model, "hparams", {})
+        hparams = model_config(run.model)
         omegas = [f"{k} ({hparams[k]:g})" for k in ("omega_0", "first_omega_0") if k in hparams]
         cure = f"lower {' or '.join(omegas)}, or the coordinate range" if omegas else "check it"
         return NintError(
@@ -399,11 +404,10 @@ def _prepare(
         )
     own_model = model is not None
     if model is None:
-        assert settings.first_omega_0 is not None  # filled in by FitSettings.for_signal
-        torch.manual_seed(settings.seed)
-        model = Siren(
-            signal.in_features, signal.out_features, settings.width, settings.depth,
-            settings.omega_0, settings.first_omega_0,
+        # seeded by the fit's seed (torch.manual_seed, then the constructor, as always)
+        model = build_model(
+            settings.model, signal.in_features, signal.out_features, settings.seed,
+            **(settings.model_options or {}),
         )  # fmt: skip
     model = model.to(device)
     if own_model:
@@ -439,7 +443,7 @@ def _prepare(
     config = {
         "signal": signal.describe(),
         "sampler": sampler.config(),
-        "model": {"class": type(model).__name__, **getattr(model, "hparams", {})},
+        "model": model_config(model),
         **settings.config(device, chunks, comm.world, fresh),
         # lr is the default Adam's; an optimizer of the caller's records its own rates
         **({} if optimizer_factory is None else {"lr": None}),

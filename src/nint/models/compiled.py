@@ -33,6 +33,7 @@ from torch.func import jvp, vjp
 
 from .. import timing
 from ..errors import NintError
+from .base import Backbone
 from .siren import Siren
 
 #: dynamo's recompile limit while warming up: each warmed shape is one more graph of the same code
@@ -91,11 +92,14 @@ def _now(device: torch.device) -> float:
     return timing.clock()
 
 
-class CompiledSiren(nn.Module):
+class CompiledSiren(Backbone):
     """A ``Siren`` whose passes run compiled on the shapes given to ``warm_up`` (else eager).
 
     The wrapped SIREN's parameters are used as they are (the optimiser keeps stepping them), so
     ``CompiledSiren(siren)(x)`` trains ``siren``. Shapes: (N, D) -> (N, C).
+
+    A ``Backbone`` (not registered) so that ``nint.models.model_config`` and ``scorer_copy``
+    read the wrapped SIREN's declarations through it.
     """
 
     def __init__(self, siren: nn.Module) -> None:
@@ -115,9 +119,9 @@ class CompiledSiren(nn.Module):
         passes run eager, in ``dtype``, on the same parameters."""
         return self.siren.reduced_precision_copy(dtype)
 
-    @property
-    def hparams(self) -> dict:
-        return self.siren.hparams
+    def config(self) -> dict:
+        """The wrapped SIREN's declared config (``Siren.config``)."""
+        return self.siren.config()
 
     def params(self) -> list[torch.Tensor]:
         return list(self.siren.parameters())

@@ -11,6 +11,22 @@ from torch import nn
 
 from ..checks import FLOAT32_POSITIVE, check_float, check_memory
 from ..errors import NintError
+from ..options import Option
+from .base import Backbone
+
+#: the hidden-layer size and count every MLP backbone takes (each declares its own default)
+WIDTH = Option("width", "hidden units per layer", type=int)
+DEPTH = Option("depth", "number of hidden (activation) layers", type=int)
+#: a sine frequency: multiplied into float32 activations, so it must stay finite there
+OMEGA_0 = Option(
+    "omega_0", "hidden-layer frequency omega_0", flag="--omega0", allowed=FLOAT32_POSITIVE
+)
+FIRST_OMEGA_0 = Option(
+    "first_omega_0",
+    "first-layer frequency omega_0 (default: the signal's, 30 for images)",
+    flag="--first-omega0",
+    allowed=FLOAT32_POSITIVE,
+)
 
 
 class SineLayer(nn.Module):
@@ -32,7 +48,7 @@ class SineLayer(nn.Module):
         return torch.sin(self.omega_0 * self.linear(x))
 
 
-class Siren(nn.Module):
+class Siren(Backbone):
     """Coordinate MLP: ``depth`` sine layers of ``width`` units, then a linear output layer.
 
     Args:
@@ -48,6 +64,11 @@ class Siren(nn.Module):
 
     Shapes: (N, D) -> (N, C).
     """
+
+    name = "siren"
+    display_name = "SIREN"
+    options = (WIDTH, DEPTH, OMEGA_0, FIRST_OMEGA_0)
+    default_lr = 1e-4
 
     def __init__(
         self,
