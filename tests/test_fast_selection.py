@@ -11,7 +11,7 @@ from nint import fast_selection as fs
 from nint import fit
 from nint.cli import main
 from nint.errors import NintError
-from nint.models import Siren, predict
+from nint.models import Siren, predict, scorer_copy
 from nint.ntk import error_scores, kernel_residual_product
 from nint.residuals import StepFeedback
 from nint.samplers import SAMPLERS, SelectionContext, make_sampler
@@ -190,7 +190,8 @@ def test_a_model_that_offers_no_reduced_copy_is_scored_in_float32_by_its_own_for
     coords = grid_coords(8, 8)
     targets = torch.rand(64, 3)
     model = NetThenAffine()
-    assert not fs.offers_reduced_copy(model) and fs.offers_reduced_copy(Siren(2, 3))
+    assert scorer_copy(model, torch.bfloat16) is None
+    assert scorer_copy(Siren(2, 3), torch.bfloat16) is not None
     fast = fs.FastResiduals(3.0, 20, "bfloat16")
     ctx = SelectionContext(model, coords, targets, 0.0, source=fast)
     assert fast.scorer(ctx) is None and fast.dtype == torch.float32  # what ran, for the note

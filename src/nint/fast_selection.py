@@ -21,10 +21,10 @@ how the error part and the NTK scores are computed:
 3. **Reduced precision.** The full passes, the candidate passes and the NTK product run in
    bfloat16 where the hardware computes it natively (``precision="auto"``: CUDA devices with
    bfloat16 support, CPUs with the avx512_bf16 or amx_bf16 instructions), else in float32.
-   The copy is the model's own (``reduced_precision_copy``; a SIREN keeps its first layer in
-   float32: bfloat16's 8-bit mantissa would merge neighbouring coordinates), made once per fit
-   and refreshed from the float32 weights at each selection (``ReducedCopy``). A model that
-   offers no copy is scored in float32. Errors and scores are returned as float32; the model
+   The copy is the one the model declares (``nint.models.scorer_copy``; a SIREN keeps its first
+   layer in float32: bfloat16's 8-bit mantissa would merge neighbouring coordinates), made once
+   per fit and refreshed from the float32 weights at each selection (``ReducedCopy``). A model
+   that declares no copy is scored in float32. Errors and scores are returned as float32; the model
    trains in float32 as always.
 4. **Fewer NTK scorings (NINT).** The NTK cut-off defaults to 0.02 instead of 1e-3, so NINT
    stops scoring once the NTK part would hold less than 2 % of the batch: with the paper's
@@ -54,7 +54,7 @@ from torch import nn
 
 from .checks import Range, check_float
 from .errors import NintError
-from .models import predict
+from .models import predict, scorer_copy
 from .ntk import kernel_residual_product
 from .options import Option
 from .residuals import Frame, GradientFn, ResidualSource, StepFeedback
@@ -112,15 +112,6 @@ def resolve_precision(name: str, device: torch.device) -> torch.dtype:
     raise NintError(f"unknown precision {name!r}; choose from {', '.join(PRECISIONS)}")
 
 
-def offers_reduced_copy(model: nn.Module) -> bool:
-    """Whether ``model`` offers a copy for reduced-precision passes: a method
-    ``reduced_precision_copy(dtype) -> nn.Module`` taking float32 coordinates, giving ``dtype``
-    outputs, with its parameters in the order of ``model.parameters()`` (nint's SIREN has one).
-    A model without it is scored in float32 by its own forward: casting a module whole, or
-    guessing its layers, gave wrong or coarse scores (a hash grid's coordinates in bfloat16)."""
-    return callable(getattr(model, "reduced_precision_copy", None))
-
-
 class Scorer(NamedTuple):
     """What the selection passes run instead of the fit's model: a reduced-precision copy, the
     inputs to give it ((N, D) coordinates, cast where the copy needs it) and its output dtype."""
@@ -136,17 +127,24 @@ class ReducedCopy:
 
     Args:
         dtype: the copy's precision (bfloat16).
+        copy: the copy, if already made (``nint.models.scorer_copy``); else made at the first
+            ``scorer`` call.
     """
 
-    def __init__(self, dtype: torch.dtype) -> None:
+    def __init__(self, dtype: torch.dtype, copy: nn.Module | None = None) -> None:
         self.dtype = dtype
-        self.model: nn.Module | None = None
+        self.model: nn.Module | None = copy
+        self._refreshed = copy is not None  # a copy made just now holds the current weights
 
     def scorer(self, model: nn.Module, coords: torch.Tensor) -> Scorer:
         """The copy at ``model``'s current weights, with ``coords`` as its inputs; ``model``
-        must offer one (``offers_reduced_copy``)."""
+        must declare one (``nint.models.scorer_copy``)."""
         if self.model is None:
-            self.model = model.reduced_precision_copy(self.dtype)  # type: ignore[operator]
+            self.model = scorer_copy(model, self.dtype)
+            if self.model is None:
+                raise NintError(f"{type(model).__name__} offers no reduced-precision copy")
+        elif self._refreshed:
+            self._refreshed = False
         else:
             with torch.no_grad():
                 for mine, theirs in zip(self.model.parameters(), model.parameters(), strict=True):
@@ -249,13 +247,14 @@ class FastResiduals(ResidualSource):
         """This selection's reduced-precision copy of the model (None: float32, the fit's own
         model), its weights refreshed once per selection."""
         if self.dtype is None:
-            self.dtype = resolve_precision(self.precision, frame.coords.device)
-            if not offers_reduced_copy(frame.model):  # scored in float32 by its own forward
-                self.dtype = frame.coords.dtype
-        if self.dtype == frame.coords.dtype:
+            dtype = resolve_precision(self.precision, frame.coords.device)
+            copy = None if dtype == frame.coords.dtype else scorer_copy(frame.model, dtype)
+            # a model that declares no copy is scored in float32 by its own forward
+            self.dtype = frame.coords.dtype if copy is None else dtype
+            self._copy = None if copy is None else ReducedCopy(dtype, copy)
+        if self._copy is None:
             return None
         if "scorer" not in frame.cache:
-            self._copy = self._copy or ReducedCopy(self.dtype)
             frame.cache["scorer"] = self._copy.scorer(frame.model, frame.coords)
         return frame.cache["scorer"]
 
