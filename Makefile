@@ -18,8 +18,8 @@ demo: $(STAMP)
 	$(VENV)/bin/nint demo --out runs/demo --overwrite
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks examples
+	$(VENV)/bin/ruff format --check src tests benchmarks examples
 
 # mypy's settings are in pyproject.toml ([tool.mypy]: src/, default checks + check_untyped_defs)
 typecheck: $(STAMP)

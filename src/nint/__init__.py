@@ -20,6 +20,7 @@ __version__ = "0.1.0"
 # public name -> the submodule that defines it
 _EXPORTS: dict[str, str] = {
     "AudioSignal": "signals",
+    "Batch": "teacher",
     "FitResult": "result",
     "FitSettings": "settings",
     "INTERVALS": "schedules",
@@ -32,6 +33,7 @@ _EXPORTS: dict[str, str] = {
     "SelectionContext": "samplers",
     "Signal": "signals",
     "Siren": "models",
+    "Teacher": "teacher",
     "batch_ratio": "schedules",
     "error_scores": "ntk",
     "fit": "train",
@@ -51,6 +53,7 @@ _EXPORTS: dict[str, str] = {
 # a literal list, as type checkers read it (tests/test_import_cost.py checks it matches _EXPORTS)
 __all__ = [
     "AudioSignal",
+    "Batch",
     "FitResult",
     "FitSettings",
     "INTERVALS",
@@ -63,6 +66,7 @@ __all__ = [
     "SelectionContext",
     "Signal",
     "Siren",
+    "Teacher",
     "batch_ratio",
     "error_scores",
     "fit",
@@ -100,6 +104,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
         load_signal,
         load_utterances,
     )
+    from .teacher import Batch, Teacher
     from .train import fit
 
 
