@@ -193,7 +193,60 @@ def test_no_steps_and_no_progress() -> None:
 
 
 def test_model_that_is_not_a_module() -> None:
-    refused("must be a torch.nn.Module", lambda: Teacher(lambda x: x, COORDS, TARGETS, steps=5))
+    refused("must be a torch.nn.Module", lambda: Teacher("siren", COORDS, TARGETS, steps=5))
+    refused("needs its tensors", lambda: Teacher(lambda p, x: x, COORDS, TARGETS, steps=5))
+    weights = [torch.ones(2, C, requires_grad=True)]
+    refused("a module has its own", lambda: Teacher(make_model(), COORDS, TARGETS, params=weights))
+    refused("floating-point tensors", lambda: Teacher(lambda p, x: x, COORDS, TARGETS, params=[]))
+
+
+def functional_mlp(params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """A model written as a function of its weights: a one-hidden-layer sine MLP."""
+    w1, b1, w2, b2 = params
+    return torch.sin(3.0 * (x @ w1 + b1)) @ w2 + b2
+
+
+def test_a_function_of_its_parameters_is_taught_like_the_same_module() -> None:
+    """A forward function with its tensors: K r equals that of the equivalent module, and the
+    caller's optimizer, stepping the caller's tensors, changes what the teacher scores."""
+    torch.manual_seed(0)
+    params = [
+        (torch.randn(2, 16) / 2).requires_grad_(),
+        torch.zeros(16, requires_grad=True),
+        (torch.randn(16, C) / 4).requires_grad_(),
+        torch.zeros(C, requires_grad=True),
+    ]
+    linear1, linear2 = nn.Linear(2, 16), nn.Linear(16, C)
+    with torch.no_grad():
+        linear1.weight.copy_(params[0].T)
+        linear1.bias.copy_(params[1])
+        linear2.weight.copy_(params[2].T)
+        linear2.bias.copy_(params[3])
+
+    class Same(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.first, self.last = linear1, linear2
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.last(torch.sin(3.0 * self.first(x)))
+
+    residual = torch.randn(N, C)
+    teacher = Teacher(functional_mlp, COORDS, TARGETS, "nint", params=params, steps=5)
+    got = nint.kernel_residual_product(teacher.model, COORDS, residual)
+    want = nint.kernel_residual_product(Same(), COORDS, residual)
+    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
+    optimizer = torch.optim.Adam(params, lr=1e-2)
+    before = full_mse(teacher.model)
+    for _ in range(5):
+        batch = teacher.select()
+        prediction = functional_mlp(params, batch.coords)
+        loss = ((prediction - batch.targets) ** 2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        teacher.feedback(batch, prediction)
+    assert full_mse(teacher.model) < before  # the teacher's module sees the caller's updates
 
 
 def test_model_whose_outputs_do_not_match_the_targets() -> None:

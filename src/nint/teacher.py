@@ -23,7 +23,7 @@ residual source keeps on purpose: every selection gets a fresh ``SelectionContex
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -98,10 +98,13 @@ class Teacher:
     """Chooses the coordinates each step of the caller's own loop trains on.
 
     Args:
-        model: the network being trained (any ``nn.Module`` mapping (N, D) to (N, C)).
+        model: the network being trained: any ``nn.Module`` mapping (N, D) to (N, C), or a
+            function ``model(params, x)`` of its parameters and the coordinates, with
+            ``params`` (``FunctionModel``).
         coords: (N, D) all coordinates (float).
         targets: (N, C) all target values, on the coordinates' device.
         strategy: a registered strategy name (``nint strategies``) or a ``Sampler``.
+        params: the trained tensors of a function ``model``, in the order it takes them.
         steps: how many steps the loop runs, T, which gives the training progress t / T that
             batch-ratio schedules and sampling intervals follow. Without it, pass ``progress``
             to every ``select``.
@@ -132,11 +135,12 @@ class Teacher:
 
     def __init__(
         self,
-        model: nn.Module,
+        model: nn.Module | Callable[[list[torch.Tensor], torch.Tensor], torch.Tensor],
         coords: torch.Tensor,
         targets: torch.Tensor,
         strategy: str | Sampler = "nint",
         *,
+        params: Iterable[torch.Tensor] | None = None,
         steps: int | None = None,
         loss: str | Loss = "mse",
         huber_delta: float | None = None,
@@ -151,11 +155,7 @@ class Teacher:
         check_model: bool = True,
         **options: Any,
     ) -> None:
-        if not isinstance(model, nn.Module):
-            raise NintError(
-                f"model must be a torch.nn.Module mapping coordinates to values, got a "
-                f"{type(model).__name__}"
-            )
+        model = as_module(model, params)
         _check_points(coords, targets, "coords", "targets")
         if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int)
                                   or steps < 1):  # fmt: skip
@@ -342,6 +342,57 @@ class Teacher:
             raise NintError("residual_every needs fixed coordinates; these changed at this step")
         self.coords, self.targets = coords, targets
         return fresh
+
+
+class FunctionModel(nn.Module):
+    """A forward function and the tensors it trains, as a module: ``forward(x)`` is
+    ``function(params, x)`` with ``params`` the list of tensors, in the order given.
+
+    The module's parameters share storage with the caller's tensors, so the caller's optimizer
+    updates what the teacher scores, and NTK products (``torch.func.functional_call``) swap them
+    like any module's parameters. Tensors that do not require grad stay fixed (not in J).
+
+    Args:
+        function: ``function(params: list[Tensor], x: (N, D)) -> (N, C)``.
+        params: the tensors it takes (floating point).
+    """
+
+    def __init__(
+        self,
+        function: Callable[[list[torch.Tensor], torch.Tensor], torch.Tensor],
+        params: Iterable[torch.Tensor],
+    ) -> None:
+        super().__init__()
+        tensors = list(params)
+        if not tensors or not all(
+            isinstance(t, torch.Tensor) and t.is_floating_point() for t in tensors
+        ):
+            raise NintError("params must be a non-empty list of floating-point tensors")
+        self.function = function
+        self.params = nn.ParameterList(
+            t if isinstance(t, nn.Parameter) else nn.Parameter(t, requires_grad=t.requires_grad)
+            for t in tensors
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.function(list(self.params), x)
+
+
+def as_module(model: object, params: Iterable[torch.Tensor] | None) -> nn.Module:
+    """``model`` itself if it is a module (then ``params`` must be None), or a function of
+    ``params`` wrapped as a ``FunctionModel``; a one-line NintError otherwise."""
+    if isinstance(model, nn.Module):
+        if params is not None:
+            raise NintError("params is for a model given as a function; a module has its own")
+        return model
+    if not callable(model):
+        raise NintError(
+            f"model must be a torch.nn.Module or a function (params, x) -> values, got a "
+            f"{type(model).__name__}"
+        )
+    if params is None:
+        raise NintError("a model given as a function needs its tensors: params=[...]")
+    return FunctionModel(model, params)  # type: ignore[arg-type]
 
 
 def residual_source(
