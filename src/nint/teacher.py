@@ -392,7 +392,7 @@ def as_module(model: object, params: Iterable[torch.Tensor] | None) -> nn.Module
         )
     if params is None:
         raise NintError("a model given as a function needs its tensors: params=[...]")
-    return FunctionModel(model, params)  # type: ignore[arg-type]
+    return FunctionModel(model, params)
 
 
 def residual_source(
