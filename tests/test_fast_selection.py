@@ -278,3 +278,11 @@ def test_command_line_fast_and_bad_candidates(tmp_path, capsys):
 def test_selection_overlap():
     assert fs.selection_overlap(torch.tensor([1, 2, 3]), torch.tensor([3, 4])) == 0.5
     assert fs.selection_overlap(torch.tensor([1]), torch.tensor([], dtype=torch.long)) == 1.0
+
+
+def test_a_context_on_another_source_is_refused():
+    """The fast options must not be dropped silently by a context built on the exact source."""
+    sampler = make_sampler("int", 64, selection="fast")
+    ctx = SelectionContext(Siren(2, 3, width=8, depth=1), grid_coords(8, 8), torch.rand(64, 3), 0.0)
+    with pytest.raises(NintError, match="its own residual source"):
+        sampler.select(0, ctx)

@@ -46,22 +46,28 @@ def sampler_for(name, n, **settings):
 
 
 def run(sampler, problem, steps):
-    """Select at each step as the trainer does, feeding back the training step when asked."""
+    """Select at each step as the trainer does (on the strategy's own residual source, if it
+    has one), feeding back the training step when asked."""
     model, coords, targets = problem
+    source = sampler.residual_source()  # the fast mode's, else None: the exact pass
     out = []
     for t in steps:
-        ctx = SelectionContext(model, coords, targets, progress=t / TOTAL, ntk_chunk_size=150)
+        ctx = SelectionContext(
+            model, coords, targets, progress=t / TOTAL, ntk_chunk_size=150, source=source
+        )
         idx = sampler.select(t, ctx)
         out.append(idx)
-        if sampler.reweights or sampler.wants_feedback:
+        if sampler.reweights or sampler.wants_feedback or source is not None:
             step = train_step(
                 model, coords, targets, idx, 64,
                 weigh=sampler.loss_weights if sampler.reweights else None,
-                keep_errors=sampler.wants_feedback, coord_grad=sampler.wants_coord_grad,
+                keep_errors=True, coord_grad=sampler.wants_coord_grad,
             )  # fmt: skip
             model.zero_grad(set_to_none=True)  # the weights stay as they are: selection only
-            if sampler.wants_feedback:
-                sampler.observe(StepFeedback(idx, step.errors, step.coord_grad))
+            feedback = StepFeedback(idx, step.errors, step.coord_grad, parts=sampler.parts)
+            sampler.observe(feedback)
+            if source is not None:
+                source.observe(feedback)
     return out
 
 

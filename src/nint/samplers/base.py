@@ -219,6 +219,13 @@ class Sampler:
 
     def select(self, step: int, ctx: SelectionContext) -> torch.Tensor:
         """Indices to train on at iteration ``step``: (k,) int64, distinct, in [0, N)."""
+        own = self.residual_source()
+        if own is not None and ctx.source is not own:
+            # e.g. selection="fast" with a context built by hand on the exact source
+            raise NintError(
+                f"strategy {self.name!r} runs on its own residual source ({own.name}): build "
+                f"the context with source=sampler.residual_source(), or use nint.Teacher"
+            )
         if self._last is not None:
             period = sampling_interval(self.interval, ctx.progress, self.dense2_every)
             if step - self._last_step < period:
