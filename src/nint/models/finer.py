@@ -13,8 +13,6 @@ Deviations from the paper and its reference code (docs/deviations.md, "Backbones
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
@@ -22,7 +20,15 @@ from ..checks import POSITIVE, check_memory
 from ..errors import NintError
 from ..options import Option
 from .base import Backbone
-from .siren import DEPTH, FIRST_OMEGA_0, OMEGA_0, WIDTH
+from .siren import (
+    DEPTH,
+    FIRST_OMEGA_0,
+    OMEGA_0,
+    WIDTH,
+    SineLayer,
+    mlp_parameter_count,
+    siren_output_layer,
+)
 
 FIRST_BIAS_SCALE = Option(
     "first_bias_scale",
@@ -39,20 +45,17 @@ def finer_activation(z: torch.Tensor, omega_0: float) -> torch.Tensor:
     return torch.sin(omega_0 * scale * z)
 
 
-class FinerLayer(nn.Module):
-    """y = sin(omega_0 (|z| + 1) z), z = W x + b, with SIREN's weight initialisation."""
+class FinerLayer(SineLayer):
+    """y = sin(omega_0 (|z| + 1) z), z = W x + b, with SIREN's weight initialisation
+    (``SineLayer``'s) and, if ``bias_scale`` k is given, the bias drawn from U(-k, k)."""
 
     def __init__(
         self, in_features: int, out_features: int, omega_0: float, is_first: bool,
         bias_scale: float | None = None,
     ) -> None:  # fmt: skip
-        super().__init__()
-        self.omega_0 = omega_0
-        self.linear = nn.Linear(in_features, out_features)
-        bound = 1.0 / in_features if is_first else math.sqrt(6.0 / in_features) / omega_0
-        with torch.no_grad():
-            self.linear.weight.uniform_(-bound, bound)
-            if bias_scale is not None:
+        super().__init__(in_features, out_features, omega_0, is_first)
+        if bias_scale is not None:
+            with torch.no_grad():
                 self.linear.bias.uniform_(-bias_scale, bias_scale)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -92,17 +95,13 @@ class Finer(Backbone):
         super().__init__()
         if depth < 1 or width < 1:
             raise NintError(f"FINER needs depth >= 1 and width >= 1, got {depth} x {width}")
-        params = (in_features + 1) * width + (depth - 1) * (width + 1) * width
-        check_memory(16 * (params + (width + 1) * out_features), f"a FINER of width {width}")
+        params = mlp_parameter_count(in_features, width, depth, out_features)
+        check_memory(16 * params, f"a FINER of width {width}")
         layers: list[nn.Module] = [
             FinerLayer(in_features, width, first_omega_0, True, first_bias_scale)
         ]
         layers += [FinerLayer(width, width, omega_0, False) for _ in range(depth - 1)]
-        out = nn.Linear(width, out_features)
-        bound = math.sqrt(6.0 / width) / omega_0
-        with torch.no_grad():
-            out.weight.uniform_(-bound, bound)
-        layers.append(out)
+        layers.append(siren_output_layer(width, out_features, omega_0))
         self.net = nn.Sequential(*layers)
         self.hparams = {
             "in_features": in_features, "out_features": out_features, "width": width,

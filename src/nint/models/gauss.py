@@ -15,7 +15,7 @@ from ..checks import FLOAT32_POSITIVE, check_memory
 from ..errors import NintError
 from ..options import Option
 from .base import Backbone
-from .siren import DEPTH, WIDTH
+from .siren import DEPTH, WIDTH, mlp_parameter_count
 
 GAUSS_SCALE = Option(
     "gauss_scale", "Gauss: activation scale s of exp(-(s z)^2)", allowed=FLOAT32_POSITIVE
@@ -64,8 +64,8 @@ class Gauss(Backbone):
         super().__init__()
         if depth < 1 or width < 1:
             raise NintError(f"Gauss needs depth >= 1 and width >= 1, got {depth} x {width}")
-        params = (in_features + 1) * width + (depth - 1) * (width + 1) * width
-        check_memory(16 * (params + (width + 1) * out_features), f"a Gauss MLP of width {width}")
+        params = mlp_parameter_count(in_features, width, depth, out_features)
+        check_memory(16 * params, f"a Gauss MLP of width {width}")
         layers: list[nn.Module] = [GaussLayer(in_features, width, gauss_scale)]
         layers += [GaussLayer(width, width, gauss_scale) for _ in range(depth - 1)]
         layers.append(nn.Linear(width, out_features))

@@ -29,6 +29,23 @@ FIRST_OMEGA_0 = Option(
 )
 
 
+def mlp_parameter_count(in_features: int, width: int, depth: int, out_features: int) -> int:
+    """Weights and biases of an MLP with ``depth`` hidden layers of ``width`` units and a linear
+    output layer, for the memory check every MLP backbone runs before allocating."""
+    hidden = (in_features + 1) * width + (depth - 1) * (width + 1) * width
+    return hidden + (width + 1) * out_features
+
+
+def siren_output_layer(width: int, out_features: int, omega_0: float) -> nn.Linear:
+    """The linear output layer after sine layers, its weight drawn as a hidden SIREN layer's:
+    U(-sqrt(6/width)/omega_0, sqrt(6/width)/omega_0); the bias keeps PyTorch's init."""
+    out = nn.Linear(width, out_features)
+    bound = math.sqrt(6.0 / width) / omega_0
+    with torch.no_grad():
+        out.weight.uniform_(-bound, bound)
+    return out
+
+
 class SineLayer(nn.Module):
     """y = sin(omega_0 (W x + b)) with the SIREN initialisation of W.
 
@@ -85,18 +102,13 @@ class Siren(Backbone):
         # multiplied into float32 activations: one past float32's range is inf, and sin(inf) NaN
         check_float(omega_0, "omega_0", FLOAT32_POSITIVE)
         check_float(first_omega_0, "first_omega_0", FLOAT32_POSITIVE)
-        params = (in_features + 1) * width + (depth - 1) * (width + 1) * width
-        params += (width + 1) * out_features
+        params = mlp_parameter_count(in_features, width, depth, out_features)
         # float32 weights, their gradients and Adam's two moments: four copies, allocated below
         # and by the trainer's optimiser
         check_memory(16 * params, f"a SIREN of width {width} and depth {depth}")
         layers: list[nn.Module] = [SineLayer(in_features, width, first_omega_0, is_first=True)]
         layers += [SineLayer(width, width, omega_0, is_first=False) for _ in range(depth - 1)]
-        out = nn.Linear(width, out_features)
-        bound = math.sqrt(6.0 / width) / omega_0
-        with torch.no_grad():
-            out.weight.uniform_(-bound, bound)
-        layers.append(out)
+        layers.append(siren_output_layer(width, out_features, omega_0))
         self.net = nn.Sequential(*layers)
         self.hparams = {
             "in_features": in_features,
