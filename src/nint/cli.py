@@ -17,7 +17,7 @@ import argparse
 import signal as os_signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -226,16 +226,28 @@ def sampler_kwargs(args: argparse.Namespace, strategy: str) -> dict[str, Any]:
     """The sampler options given on the command line; one that ``strategy`` lacks is an error."""
     from .samplers import SAMPLERS, declared_options, sampler_options  # here: imports torch
 
-    accepted = sampler_options(strategy)
-    given = {}
-    for cls in SAMPLERS.values():
-        for option in declared_options(cls):
-            value = getattr(args, option.name, None)
-            if value is None or option.name in given:
-                continue
-            if option.name not in accepted:
-                raise NintError(f"{option.cli_flag} does not apply to --strategy {strategy}")
-            given[option.name] = value
+    declared = (option for cls in SAMPLERS.values() for option in declared_options(cls))
+    return _given_options(args, declared, set(sampler_options(strategy)), f"--strategy {strategy}")
+
+
+def _given_options(
+    args: argparse.Namespace,
+    declared: Iterable[Option],
+    accepted: set[str],
+    chosen: str,
+    dest: Callable[[Option], str] = lambda option: option.name,
+) -> dict[str, Any]:
+    """The ``declared`` options given on the command line (read from ``dest(option)``), by
+    name; one that is not ``accepted`` is refused in one line naming the ``chosen`` one
+    ("--strategy nint", "--model siren")."""
+    given: dict[str, Any] = {}
+    for option in declared:
+        value = getattr(args, dest(option), None)
+        if value is None or option.name in given:
+            continue
+        if option.name not in accepted:
+            raise NintError(f"{option.cli_flag} does not apply to {chosen}")
+        given[option.name] = value
     return given
 
 
@@ -274,16 +286,8 @@ def model_kwargs(args: argparse.Namespace, model: str) -> dict[str, Any]:
 
     check_backbone(model)
     accepted = {o.name for o in BACKBONES[model].options}
-    given: dict[str, Any] = {}
-    for cls in BACKBONES.values():
-        for option in cls.options:
-            value = getattr(args, _model_dest(option), None)
-            if value is None or option.name in given:
-                continue
-            if option.name not in accepted:
-                raise NintError(f"{option.cli_flag} does not apply to --model {model}")
-            given[option.name] = value
-    return given
+    declared = (option for cls in BACKBONES.values() for option in cls.options)
+    return _given_options(args, declared, accepted, f"--model {model}", _model_dest)
 
 
 def _fit_kwargs(args: argparse.Namespace) -> dict[str, Any]:
