@@ -35,7 +35,7 @@ from .checks import UNIT, check_float
 from .errors import NintError
 from .losses import Loss, make_loss
 from .residuals import GradientFn, ResidualSource, StaleResiduals, StepFeedback
-from .samplers import Sampler, SelectionContext, make_sampler
+from .samplers import SAMPLERS, Sampler, SelectionContext, make_sampler
 from .timing import PartTimer
 
 if TYPE_CHECKING:
@@ -180,14 +180,9 @@ class Teacher:
                 f"strategy must be a strategy name or a nint Sampler, got a "
                 f"{type(strategy).__name__}"
             )
-        if not self.loss.is_mse and "error_norm" in options:
-            # under another loss the error parts rank by the loss value: no norm to pick
-            raise NintError(
-                f"error_norm applies only to loss='mse'; under loss={self.loss.name!r} the "
-                f"error part ranks coordinates by their loss value"
-            )
-        if shard is not None and not self.sampler.shardable:
-            raise NintError(f"strategy {self.sampler.name!r} cannot be sharded over processes")
+        check_error_norm(self.loss, options)
+        if shard is not None:
+            check_shardable(self.sampler)
         self.source = residual_source(self.sampler, residual_every, gradient)
         if check_model:
             _probe(model, coords, targets)
@@ -393,6 +388,25 @@ def as_module(model: object, params: Iterable[torch.Tensor] | None) -> nn.Module
     if params is None:
         raise NintError("a model given as a function needs its tensors: params=[...]")
     return FunctionModel(model, params)
+
+
+def check_error_norm(loss: Loss, options: dict[str, Any]) -> None:
+    """Refuse a strategy's ``error_norm`` under a loss other than the MSE: there the error parts
+    rank coordinates by their loss value, which has no norm to pick."""
+    if not loss.is_mse and "error_norm" in options:
+        raise NintError(
+            f"error_norm applies only to loss='mse'; under loss={loss.name!r} the error part "
+            f"ranks coordinates by their loss value"
+        )
+
+
+def check_shardable(sampler: Sampler) -> None:
+    """Refuse, for a sharded fit, a strategy that cannot select exactly across processes."""
+    if not sampler.shardable:
+        shardable = ", ".join(name for name, cls in SAMPLERS.items() if cls.shardable)
+        raise NintError(
+            f"strategy {sampler.name!r} cannot be sharded over processes; use one of {shardable}"
+        )
 
 
 def residual_source(

@@ -48,10 +48,10 @@ from .models import model_config
 from .models.registry import build_model, model_option_names
 from .replay import python_only
 from .result import PARTS, FitResult, summarise
-from .samplers import SAMPLERS, Sampler, make_sampler
+from .samplers import Sampler, make_sampler
 from .settings import FitSettings, resolve_device
 from .signals import Signal
-from .teacher import Teacher, residual_source
+from .teacher import Teacher, check_error_norm, check_shardable, residual_source
 from .timing import PartTimer
 
 __all__ = ["DATA_SEED_OFFSET", "PARTS", "FitResult", "FitSettings", "fit", "train_step"]
@@ -385,23 +385,15 @@ def _prepare(
     for metric in settings.stop_at or {}:
         signal.metric(metric)  # NintError naming the modality's metrics
     loss = settings.loss_function()
-    if not loss.is_mse and "error_norm" in sampler_options:
-        # under another loss the error parts rank by the loss value, which has no norm to pick
-        raise NintError(
-            f"error_norm applies only to loss='mse'; under loss={loss.name!r} the error part "
-            f"ranks coordinates by their loss value"
-        )
+    check_error_norm(loss, sampler_options)
     sampler = _make_sampler(signal, strategy, settings.seed, sampler_options)
     residual_source(sampler, settings.residual_every)  # refused before anything is built
     if settings.residual_every != 1 and signal.fresh_points:
         raise NintError(
             "residual_every needs fixed coordinates; this signal draws new points every iteration"
         )
-    if comm.shard is not None and not sampler.shardable:
-        shardable = ", ".join(name for name, cls in SAMPLERS.items() if cls.shardable)
-        raise NintError(
-            f"strategy {sampler.name!r} cannot be sharded over processes; use one of {shardable}"
-        )
+    if comm.shard is not None:
+        check_shardable(sampler)
     own_model = model is not None
     if model is None:
         # seeded by the fit's seed (torch.manual_seed, then the constructor, as always)
