@@ -340,10 +340,9 @@ class FastResiduals(ResidualSource):
         drawn = feedback.parts.get("random")
         if self.estimate is None or drawn is None or not drawn.numel():
             return
-        position = torch.empty(self.estimate.numel(), dtype=torch.long, device=drawn.device)
-        position[feedback.indices] = torch.arange(feedback.indices.numel(), device=drawn.device)
-        errors = feedback.errors[position[drawn]]
-        self.estimate[drawn] = feedback.loss.error_scores(errors, self.norm).to(self.estimate.dtype)
+        trained = torch.isin(feedback.indices, drawn)  # (k,) the drawn rows of the batch
+        rows, errors = feedback.indices[trained], feedback.errors[trained]
+        self.estimate[rows] = feedback.loss.error_scores(errors, self.norm).to(self.estimate.dtype)
 
     def notes(self) -> list[str]:
         """One line for the run's summary: what ran instead of the exact selection."""
